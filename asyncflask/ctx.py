@@ -1,0 +1,217 @@
+"""Application and request contexts: what `current_app`, `g`, `request` and `session` point to."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable, Iterator
+from contextvars import Token
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+
+from .globals import _cv_context
+
+if TYPE_CHECKING:
+    from .app import AsyncFlask
+    from .routing import Rule
+    from .sessions import SessionMixin
+    from .wrappers import Request, Response, Websocket
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_sentinel = object()
+
+
+class _AppCtxGlobals:
+    """The `g` object: a plain namespace that lives for one request or app context."""
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """The attribute `name`, or `default` when it is not set."""
+        return self.__dict__.get(name, default)
+
+    def pop(self, name: str, default: Any = _sentinel) -> Any:
+        """Remove and return the attribute `name` (`default` if missing, else `KeyError`)."""
+        if default is _sentinel:
+            return self.__dict__.pop(name)
+        return self.__dict__.pop(name, default)
+
+    def setdefault(self, name: str, default: Any = None) -> Any:
+        """The attribute `name`, set to `default` first when missing."""
+        return self.__dict__.setdefault(name, default)
+
+    def __contains__(self, item: str) -> bool:
+        return item in self.__dict__
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.__dict__)
+
+    def __repr__(self) -> str:
+        ctx = _cv_context.get(None)
+        if ctx is not None:
+            return f"<asyncflask.g of {ctx.app.name!r}>"
+        return object.__repr__(self)
+
+
+class AppContext:
+    """The state of one request (or of app-only work): the app, `g`, and the request if any.
+
+    A request context is an app context with a request: one object, one context variable.
+    Push it with `async with` (or `push()` / `await pop()` by hand).
+    """
+
+    __slots__ = (
+        "_after_request_functions",
+        "_session",
+        "_tokens",
+        "app",
+        "background_tasks",
+        "g",
+        "request",
+        "rule",
+        "websocket",
+    )
+
+    def __init__(
+        self,
+        app: AsyncFlask,
+        request: Request | None = None,
+        websocket: Websocket | None = None,
+    ) -> None:
+        self.app = app
+        self.request = request
+        self.websocket = websocket
+        self.g: _AppCtxGlobals = app.app_ctx_globals_class()
+        self.rule: Rule | None = None
+        self._session: SessionMixin | None = None
+        self._after_request_functions: list[Callable[[Response], Any]] = []
+        self.background_tasks: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = []
+        self._tokens: list[Token[AppContext]] = []
+
+    @property
+    def session(self) -> SessionMixin:
+        """The session, opened from the request on first use."""
+        if self._session is None:
+            self._session = self.app.session_interface.open_session_now(self.app, self)
+        return self._session
+
+    @session.setter
+    def session(self, value: SessionMixin) -> None:
+        self._session = value
+
+    @property
+    def session_opened(self) -> bool:
+        """Whether the session was opened during this request."""
+        return self._session is not None
+
+    def push(self) -> None:
+        """Make this the current context (sync; pair it with `await pop()`)."""
+        self._tokens.append(_cv_context.set(self))
+
+    async def pop(self, exc: BaseException | None = None) -> None:
+        """Run teardown functions (on the last pop) and restore the previous context.
+
+        Args:
+            exc: the exception that ended the work, passed to teardown functions.
+        """
+        if not self._tokens:
+            raise RuntimeError("This context was popped more often than it was pushed.")
+        try:
+            if len(self._tokens) == 1:
+                await self.app.do_teardown(self, exc)
+        finally:
+            _cv_context.reset(self._tokens.pop())
+
+    async def __aenter__(self) -> AppContext:
+        self.push()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.pop(exc)
+
+    def copy(self) -> AppContext:
+        """A new context for the same app, request, `g` and session (for spawned tasks)."""
+        other = AppContext(self.app, self.request, self.websocket)
+        other.g = self.g
+        other.rule = self.rule
+        other._session = self._session
+        return other
+
+    def __repr__(self) -> str:
+        what = self.request or self.websocket
+        where = f" {what.method} {what.url}" if what is not None and hasattr(what, "method") else ""
+        return f"<AppContext of {self.app.name!r}{where}>"
+
+
+def has_app_context() -> bool:
+    """Whether an app context (or a request context) is active."""
+    return _cv_context.get(None) is not None
+
+
+def has_request_context() -> bool:
+    """Whether a request is being handled in the current context."""
+    ctx = _cv_context.get(None)
+    return ctx is not None and ctx.request is not None
+
+
+def has_websocket_context() -> bool:
+    """Whether a websocket is being handled in the current context."""
+    ctx = _cv_context.get(None)
+    return ctx is not None and ctx.websocket is not None
+
+
+def after_this_request(f: Callable[[Response], Any]) -> Callable[[Response], Any]:
+    """Run `f(response)` after this request's view; it returns the response to send.
+
+    Args:
+        f: a sync or async function taking and returning a response.
+
+    Returns:
+        `f` itself, so this works as a decorator.
+    """
+    ctx = _cv_context.get(None)
+    if ctx is None or ctx.request is None:
+        raise RuntimeError(
+            "'after_this_request' can only be used while a request is handled, for example inside a view."
+        )
+    ctx._after_request_functions.append(f)
+    return f
+
+
+def _copy_context_decorator(
+    need_request: bool,
+) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
+    def decorator(func: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+        ctx = _cv_context.get(None)
+        if ctx is None or (need_request and ctx.request is None and ctx.websocket is None):
+            kind = "request" if need_request else "application"
+            raise RuntimeError(f"copy_current_{kind}_context needs an active {kind} context to copy.")
+        copied = ctx.copy()
+
+        @functools.wraps(func)
+        async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            copied.push()
+            try:
+                return await func(*args, **kwargs)
+            finally:
+                # The original owner tears the context down; the copy only unbinds itself.
+                _cv_context.reset(copied._tokens.pop())
+
+        return wrapper
+
+    return decorator
+
+
+def copy_current_app_context(func: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Bind `func` to the current app context, so it can run later in another task."""
+    return _copy_context_decorator(False)(func)
+
+
+def copy_current_request_context(func: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Bind `func` to the current request context, so it can run later in another task."""
+    return _copy_context_decorator(True)(func)
+

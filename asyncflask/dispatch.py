@@ -1,0 +1,519 @@
+"""The Flask part of serving a request: context, hooks, view, response, errors, teardown.
+
+Everything that can be worked out before the first request (which hooks run for an
+endpoint, in which order, and whether they need a worker thread) is computed once per
+endpoint into a `HandlerChain`; the per-request path only walks those tuples.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import html
+import inspect
+import traceback
+from collections.abc import AsyncIterable, Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers
+from starlette.requests import ClientDisconnect
+from starlette.responses import Response as StarletteResponse
+from starlette.routing import Match, Mount
+from starlette.types import Message, Receive, Scope, Send
+
+from .ctx import AppContext
+from .exceptions import HTTPException, InternalServerError, NotFound
+from .globals import _cv_context
+from .routing import RequestRedirect
+from .scaffold import is_async_callable
+from .wrappers import Response, _status_code
+
+if TYPE_CHECKING:
+    from .app import AsyncFlask
+    from .wrappers import Request
+
+__all__ = ["HandlerChain", "RequestHandler", "ensure_async"]
+
+AsyncFunc = Callable[..., Any]
+
+
+def ensure_async(func: Callable[..., Any]) -> AsyncFunc:
+    """An async callable for `func`: async functions as they are, sync ones in a worker thread.
+
+    The worker thread runs in a copy of the current context, so `request`, `g` and
+    `current_app` work inside plain `def` views and hooks.
+    """
+    if is_async_callable(func):
+        return func
+    if inspect.isasyncgenfunction(func):
+
+        @functools.wraps(func)
+        async def start_generator(*args: Any, **kwargs: Any) -> Any:
+            return func(*args, **kwargs)
+
+        return start_generator
+
+    @functools.wraps(func)
+    async def run_sync(*args: Any, **kwargs: Any) -> Any:
+        result = await run_in_threadpool(func, *args, **kwargs)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+    return run_sync
+
+
+def _blueprint_names(endpoint: str | None) -> tuple[str, ...]:
+    """`"a.b.view"` → `("a.b", "a")`: the endpoint's blueprints, innermost first."""
+    if not endpoint or "." not in endpoint:
+        return ()
+    parts = endpoint.rpartition(".")[0].split(".")
+    return tuple(".".join(parts[:i]) for i in range(len(parts), 0, -1))
+
+
+@dataclass(slots=True)
+class HandlerChain:
+    """Everything one endpoint needs per request, resolved once."""
+
+    endpoint: str | None
+    blueprints: tuple[str, ...]
+    view: AsyncFunc | None
+    url_value_preprocessors: tuple[Callable[..., Any], ...]
+    before_request: tuple[AsyncFunc, ...]
+    after_request: tuple[AsyncFunc, ...]
+    teardown_request: tuple[AsyncFunc, ...]
+    before_websocket: tuple[AsyncFunc, ...]
+    after_websocket: tuple[AsyncFunc, ...]
+    url_defaults: tuple[Callable[..., Any], ...]
+
+
+class RequestHandler:
+    """Serves the ASGI scopes of one app (http, websocket, lifespan)."""
+
+    def __init__(self, app: AsyncFlask) -> None:
+        self.app = app
+        self.mounts: list[Mount] = []
+        self._chains: dict[str | None, HandlerChain] = {}
+        self._handlers: dict[tuple[type[BaseException], tuple[str, ...]], AsyncFunc | None] = {}
+        self._teardown_appcontext: tuple[AsyncFunc, ...] | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+
+    # -- precomputation -----------------------------------------------------------------------
+
+    def invalidate(self) -> None:
+        """Forget precomputed chains (a registry changed)."""
+        self._chains.clear()
+        self._handlers.clear()
+        self._teardown_appcontext = None
+
+    def prepare(self) -> None:
+        """Resolve every endpoint's chain before serving starts."""
+        self.app.url_map.server_name = self.app.config["SERVER_NAME"]
+        for endpoint in [None, *self.app.view_functions]:
+            self.chain_for(endpoint)
+
+    def chain_for(self, endpoint: str | None) -> HandlerChain:
+        """The precomputed chain of an endpoint (`None`: no rule matched)."""
+        chain = self._chains.get(endpoint)
+        if chain is None:
+            chain = self._chains[endpoint] = self._build_chain(endpoint)
+        return chain
+
+    def _build_chain(self, endpoint: str | None) -> HandlerChain:
+        app = self.app
+        inner_first = _blueprint_names(endpoint)
+        outer_first = (None, *reversed(inner_first))
+        inner_then_app = (*inner_first, None)
+
+        def forward(registry: Mapping[str | None, list[Callable[..., Any]]]) -> list[Callable[..., Any]]:
+            return [f for name in outer_first for f in registry.get(name, ())]
+
+        def backward(registry: Mapping[str | None, list[Callable[..., Any]]]) -> list[Callable[..., Any]]:
+            return [f for name in inner_then_app for f in reversed(registry.get(name, ()))]
+
+        view = app.view_functions.get(endpoint) if endpoint is not None else None
+        return HandlerChain(
+            endpoint=endpoint,
+            blueprints=inner_first,
+            view=ensure_async(view) if view is not None else None,
+            url_value_preprocessors=tuple(forward(app.url_value_preprocessors)),
+            before_request=tuple(map(ensure_async, forward(app.before_request_funcs))),
+            after_request=tuple(map(ensure_async, backward(app.after_request_funcs))),
+            teardown_request=tuple(map(ensure_async, backward(app.teardown_request_funcs))),
+            before_websocket=tuple(map(ensure_async, forward(app.before_websocket_funcs))),
+            after_websocket=tuple(map(ensure_async, backward(app.after_websocket_funcs))),
+            url_defaults=tuple(forward(app.url_default_functions)),
+        )
+
+    def url_defaults_for(self, endpoint: str) -> tuple[Callable[..., Any], ...]:
+        """The `url_defaults` functions that apply when building a URL for `endpoint`."""
+        return self.chain_for(endpoint).url_defaults
+
+    # -- HTTP ---------------------------------------------------------------------------------
+
+    def bind_request(self, ctx: AppContext, request: Request) -> None:
+        """Match the request to a rule, keeping a routing error to raise in the view's place."""
+        app = self.app
+        try:
+            host = request.host if app.config["TRUSTED_HOSTS"] is not None or app.url_map.needs_host else None
+            rule, view_args = app.url_map.match(request.path, request.method, host)
+        except RequestRedirect as redirect:
+            if redirect.new_url.startswith("/"):
+                # Absolute, like Werkzeug, and the query string survives the redirect.
+                query = request.query_string.decode("latin-1")
+                redirect.new_url = request.url_root.rstrip("/") + redirect.new_url + (f"?{query}" if query else "")
+            request.routing_exception = redirect
+        except HTTPException as error:
+            request.routing_exception = error
+        else:
+            request.url_rule = ctx.rule = rule
+            request.view_args = view_args
+
+    async def handle_http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one HTTP request (the ASGI entry for `http` scopes)."""
+        app = self.app
+        request = app.request_class(scope, receive, app)
+        ctx = AppContext(app, request)
+        self.bind_request(ctx, request)
+        if self.mounts and isinstance(request.routing_exception, NotFound):
+            for mount in self.mounts:
+                match, child_scope = mount.matches(scope)
+                if match is Match.FULL:
+                    scope.update(child_scope)
+                    await mount.handle(scope, receive, send)
+                    return
+        await self.serve(ctx, request, scope, receive, send)
+
+    async def handle_matched(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve a request whose rule Starlette's router already matched (`Rule.handle`)."""
+        app = self.app
+        request = app.request_class(scope, receive, app)
+        ctx = AppContext(app, request)
+        request.url_rule = ctx.rule = scope["route"]
+        request.view_args = dict(scope.get("path_params", {}))
+        await self.serve(ctx, request, scope, receive, send)
+
+    async def serve(self, ctx: AppContext, request: Request, scope: Scope, receive: Receive, send: Send) -> None:
+        """Run the Flask pipeline for a bound request and send the response."""
+        app = self.app
+        chain = self.chain_for(ctx.rule.endpoint if ctx.rule is not None else None)
+        ctx._tokens.append(_cv_context.set(ctx))
+        error: BaseException | None = None
+        try:
+            if not app.session_interface.open_lazily:
+                ctx.session = await app.session_interface.open_session_async(app, request)
+            try:
+                response = await self._full_dispatch(ctx, request, chain)
+            except Exception as exc:
+                error = exc
+                response = await self._handle_exception(ctx, request, chain, exc)
+            if request.method == "HEAD":
+                send = _without_body(send)
+            try:
+                await response(scope, receive, send)
+            except (ClientDisconnect, OSError):
+                pass  # The client went away; there is no one left to tell.
+            except Exception as exc:
+                # Headers are already on the wire: a second response is impossible, so log it
+                # and let the server cut the connection short.
+                error = exc
+                if self._propagate():
+                    raise
+                app.logger.error(
+                    "Exception while sending the response to %s [%s]",
+                    request.path,
+                    request.method,
+                    exc_info=(type(exc), exc, exc.__traceback__),
+                )
+        finally:
+            try:
+                await ctx.pop(error)
+            finally:
+                if ctx.background_tasks:
+                    for func, args, kwargs in ctx.background_tasks:
+                        self.spawn_background(func, args, kwargs)
+                await request.close()
+
+    async def _full_dispatch(self, ctx: AppContext, request: Request, chain: HandlerChain) -> Any:
+        try:
+            rv = None
+            if chain.url_value_preprocessors:
+                for preprocess in chain.url_value_preprocessors:
+                    result = preprocess(request.endpoint, request.view_args)
+                    if inspect.isawaitable(result):
+                        await result
+            for before in chain.before_request:
+                rv = await before()
+                if rv is not None:
+                    break
+            if rv is None:
+                rv = await self._dispatch(request, chain)
+        except Exception as exc:
+            rv = await self._handle_user_exception(exc, chain)
+        return await self._finalize(ctx, chain, rv)
+
+    async def _dispatch(self, request: Request, chain: HandlerChain) -> Any:
+        if request.routing_exception is not None:
+            raise request.routing_exception
+        rule = request.url_rule
+        assert rule is not None
+        if request.method == "OPTIONS" and rule.provide_automatic_options:
+            return self._options_response(request)
+        if chain.view is None:
+            raise RuntimeError(
+                f"No view function is registered for the endpoint {rule.endpoint!r}; attach one with"
+                f" @app.endpoint({rule.endpoint!r})."
+            )
+        return await chain.view(**request.view_args) if request.view_args else await chain.view()
+
+    def _options_response(self, request: Request) -> Response:
+        methods = self.app.url_map.allowed_methods(request.path, request.host if self.app.url_map.needs_host else None)
+        response = self.app.response_class()
+        response.headers["Allow"] = ", ".join(methods)
+        return response
+
+    async def _finalize(self, ctx: AppContext, chain: HandlerChain, rv: Any, from_error_handler: bool = False) -> Any:
+        try:
+            response = self.make_response(rv, chain)
+            for func in ctx._after_request_functions:
+                response = await ensure_async(func)(response)
+            for after in chain.after_request:
+                response = await after(response)
+            await self.app.session_interface.save_for_context(self.app, ctx, response)
+        except Exception:
+            if not from_error_handler:
+                raise
+            self.app.logger.exception("Request finalizing failed with an error while handling an error")
+            response = InternalServerError().get_response()
+        return response
+
+    # -- return values ------------------------------------------------------------------------
+
+    def make_response(self, rv: Any, chain: HandlerChain | None) -> Any:
+        """Turn a view's return value into a response (str, bytes, dict/list, response,
+        generator, or a tuple with status and/or headers)."""
+        if type(rv) is str:
+            return self.app.response_class(rv)
+        status = headers = None
+        if isinstance(rv, tuple):
+            if len(rv) == 3:
+                rv, status, headers = rv
+            elif len(rv) == 2:
+                if isinstance(rv[1], (Headers, Mapping, list, tuple)):
+                    rv, headers = rv
+                else:
+                    rv, status = rv
+            else:
+                raise TypeError(
+                    "The view function did not return a valid response tuple. The tuple must have the"
+                    " form (body, status, headers), (body, status), or (body, headers)."
+                )
+        if isinstance(rv, StarletteResponse):
+            response = rv
+        elif isinstance(rv, (str, bytes, bytearray)):
+            response = self.app.response_class(rv, status=status, headers=headers)
+            status = headers = None
+        elif isinstance(rv, (dict, list)):
+            response = self.app.json.response(rv)
+        elif isinstance(rv, HTTPException):
+            response = rv.get_response()
+        elif rv is not None and (isinstance(rv, (AsyncIterable, Iterator)) or inspect.isgenerator(rv)):
+            response = self.app.response_class(rv)
+        else:
+            name = chain.endpoint if chain is not None and chain.endpoint else "the view"
+            if rv is None:
+                raise TypeError(
+                    f"The view function for {name!r} did not return a valid response. The function"
+                    " either returned None or ended without a return statement."
+                )
+            raise TypeError(
+                f"The view function for {name!r} did not return a valid response. The return type must"
+                " be a string, bytes, dict, list, tuple with headers or status, Response instance,"
+                f" or a generator, but it was a {type(rv).__name__}."
+            )
+        if status is not None:
+            response.status_code = _status_code(status)
+        if headers:
+            items = headers.items() if isinstance(headers, (Mapping, Headers)) else headers
+            seen: set[str] = set()
+            for key, value in items:
+                if key.lower() in seen:
+                    response.headers.append(key, str(value))
+                else:
+                    seen.add(key.lower())
+                    response.headers[key] = str(value)
+        return response
+
+    # -- errors -------------------------------------------------------------------------------
+
+    def _propagate(self) -> bool:
+        propagate = self.app.config["PROPAGATE_EXCEPTIONS"]
+        return bool(self.app.testing if propagate is None else propagate)
+
+    def _trap(self, error: HTTPException) -> bool:
+        config = self.app.config
+        if config["TRAP_HTTP_EXCEPTIONS"]:
+            return True
+        trap_bad_request = config["TRAP_BAD_REQUEST_ERRORS"]
+        if trap_bad_request is None and self.app.debug:
+            from .datastructures import BadRequestKeyError
+
+            return isinstance(error, BadRequestKeyError)
+        return bool(trap_bad_request) and error.code == 400
+
+    def find_error_handler(self, error: BaseException, blueprints: tuple[str, ...]) -> AsyncFunc | None:
+        """The handler for an error: by status code first, then by class (MRO), blueprint first."""
+        key = (type(error), blueprints)
+        try:
+            return self._handlers[key]
+        except KeyError:
+            pass
+        spec = self.app.error_handler_spec
+        code = error.code if isinstance(error, HTTPException) else None
+        found = None
+        for status in (code, None) if code is not None else (None,):
+            for name in (*blueprints, None):
+                handler_map = spec.get(name, {}).get(status)
+                if not handler_map:
+                    continue
+                for cls in type(error).__mro__:
+                    handler = handler_map.get(cls)
+                    if handler is not None:
+                        found = ensure_async(handler)
+                        break
+                if found:
+                    break
+            if found:
+                break
+        self._handlers[key] = found
+        return found
+
+    async def _handle_user_exception(self, error: Exception, chain: HandlerChain) -> Any:
+        if isinstance(error, HTTPException) and not self._trap(error):
+            if isinstance(error, RequestRedirect):
+                return error
+            handler = self.find_error_handler(error, chain.blueprints)
+            return error if handler is None else await handler(error)
+        handler = self.find_error_handler(error, chain.blueprints)
+        if handler is None:
+            raise error
+        return await handler(error)
+
+    async def _handle_exception(self, ctx: AppContext, request: Request, chain: HandlerChain, error: Exception) -> Any:
+        if self._propagate():
+            raise error
+        app = self.app
+        app.logger.error(
+            "Exception on %s [%s]", request.path, request.method, exc_info=(type(error), error, error.__traceback__)
+        )
+        server_error = InternalServerError(original_exception=error)
+        handler = self.find_error_handler(server_error, chain.blueprints)
+        rv: Any = server_error
+        if handler is not None:
+            rv = await handler(server_error)
+        elif app.debug:
+            rv = _debug_page(error)
+        return await self._finalize(ctx, chain, rv, from_error_handler=True)
+
+    # -- teardown, background -----------------------------------------------------------------
+
+    async def teardown(self, ctx: AppContext, exc: BaseException | None) -> None:
+        """Run teardown functions; each runs even when another fails, and each error is logged."""
+        if self._teardown_appcontext is None:
+            self._teardown_appcontext = tuple(map(ensure_async, reversed(self.app.teardown_appcontext_funcs)))
+        funcs: tuple[AsyncFunc, ...] = self._teardown_appcontext
+        if ctx.request is not None:
+            funcs = self.chain_for(ctx.rule.endpoint if ctx.rule is not None else None).teardown_request + funcs
+        for func in funcs:
+            try:
+                await func(exc)
+            except Exception:
+                self.app.logger.exception("Teardown function %r failed", getattr(func, "__name__", func))
+
+    def spawn_background(self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        """Start `func` as a task with a fresh app context; its errors are logged."""
+        app = self.app
+
+        async def run() -> None:
+            async with app.app_context():
+                try:
+                    await ensure_async(func)(*args, **kwargs)
+                except Exception:
+                    app.logger.exception("Background task %r failed", getattr(func, "__name__", func))
+
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise RuntimeError(
+                "add_background_task() needs a running event loop; call it from a view, a hook or"
+                " another async function."
+            ) from None
+        task = loop.create_task(run())
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def wait_background(self, timeout: float) -> None:
+        """Wait for background tasks, cancelling those still running after `timeout` seconds."""
+        if not self._background:
+            return
+        _, pending = await asyncio.wait(set(self._background), timeout=timeout)
+        for task in pending:
+            task.cancel()
+        if pending:
+            self.app.logger.warning("Cancelled %d background task(s) still running at shutdown.", len(pending))
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    # -- other scopes -------------------------------------------------------------------------
+
+    async def handle_lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer the ASGI lifespan protocol with the app's start-up and shutdown work."""
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.app.startup()
+                except Exception:
+                    # Always report the failure, so the server refuses to start.
+                    await send({"type": "lifespan.startup.failed", "message": traceback.format_exc()})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                try:
+                    await self.app.shutdown()
+                except Exception:
+                    await send({"type": "lifespan.shutdown.failed", "message": traceback.format_exc()})
+                    return
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def handle_websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve a websocket connection."""
+        from .websockets import serve_websocket
+
+        await serve_websocket(self, scope, receive, send)
+
+
+def _without_body(send: Send) -> Send:
+    """A `send` that keeps the headers of a response but drops its body (for HEAD)."""
+
+    async def send_head(message: Message) -> None:
+        if message["type"] == "http.response.body":
+            if message.get("more_body", False):
+                return
+            message = {"type": "http.response.body", "body": b""}
+        await send(message)
+
+    return send_head
+
+
+def _debug_page(error: BaseException) -> Response:
+    """The 500 page of debug mode: the traceback, escaped."""
+    text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    body = (
+        "<!doctype html>\n<html lang=en>\n<title>500 Internal Server Error (debug)</title>\n"
+        f"<h1>{html.escape(type(error).__name__)}: {html.escape(str(error))}</h1>\n"
+        f"<pre>{html.escape(text)}</pre>\n"
+    )
+    return Response(body, status=500)

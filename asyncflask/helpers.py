@@ -1,0 +1,159 @@
+"""Helpers used in views: url_for, redirect, abort, make_response, jsonify."""
+
+from __future__ import annotations
+
+import html
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from .exceptions import abort
+from .globals import _cv_context
+from .routing import BuildError
+
+if TYPE_CHECKING:
+    from .app import AsyncFlask
+    from .wrappers import Response
+
+__all__ = ["abort", "build_url", "jsonify", "make_response", "redirect", "url_for"]
+
+_LOCATION_SAFE = "/#%[]=:;$&()+,!?*@'~"
+_ANCHOR_SAFE = "%!#$&'()*+,/:;=?@"
+
+
+def _current_app() -> AsyncFlask:
+    ctx = _cv_context.get(None)
+    if ctx is None:
+        raise RuntimeError(
+            "Working outside of application context. url_for() needs an app: call it inside a"
+            " request, inside 'async with app.app_context():', or use app.url_for(...)."
+        )
+    return ctx.app
+
+
+def url_for(
+    endpoint: str,
+    *,
+    _anchor: str | None = None,
+    _method: str | None = None,
+    _scheme: str | None = None,
+    _external: bool | None = None,
+    **values: Any,
+) -> str:
+    """Build the URL of an endpoint.
+
+    Args:
+        endpoint: the endpoint name; `".name"` is relative to the current blueprint.
+        _anchor: a fragment to append (`#...`).
+        _method: pick the rule that serves this method.
+        _scheme: the scheme of an external URL (needs `_external=True`).
+        _external: build an absolute URL (the default outside a request).
+        **values: the rule's variables; others become the query string.
+
+    Returns:
+        The URL.
+
+    Raises:
+        BuildError: unknown endpoint or missing values.
+    """
+    return build_url(_current_app(), endpoint, values, _anchor, _method, _scheme, _external)
+
+
+def build_url(
+    app: AsyncFlask,
+    endpoint: str,
+    values: dict[str, Any],
+    anchor: str | None = None,
+    method: str | None = None,
+    scheme: str | None = None,
+    external: bool | None = None,
+) -> str:
+    """Build a URL for `app` (the work behind `url_for` and `app.url_for`)."""
+    ctx = _cv_context.get(None)
+    request = ctx.request if ctx is not None and ctx.app is app else None
+    websocket = ctx.websocket if ctx is not None and ctx.app is app else None
+    connection = request if request is not None else websocket
+    if endpoint.startswith("."):
+        blueprint = connection.blueprint if connection is not None else None
+        endpoint = f"{blueprint}{endpoint}" if blueprint else endpoint[1:]
+    if external is None:
+        external = scheme is not None or connection is None
+    elif scheme is not None and not external:
+        raise ValueError("When specifying '_scheme', '_external' must be True.")
+    values = dict(values)
+    app.inject_url_defaults(endpoint, values)
+    try:
+        rule, host, path = app.url_map.build(endpoint, values, method)
+    except BuildError as error:
+        values.update(_anchor=anchor, _method=method, _scheme=scheme, _external=external)
+        return app.handle_url_build_error(error, endpoint, values)
+    if connection is not None:
+        root = connection.script_root
+    else:
+        root = str(app.config["APPLICATION_ROOT"] or "/").rstrip("/")
+    url = quote(root, safe="/:@!$&'()*+,;=~") + path
+    if anchor is not None:
+        url += "#" + quote(anchor, safe=_ANCHOR_SAFE)
+    if not external and host is None:
+        return url
+    if connection is not None:
+        server = connection.host
+        default_scheme = connection.scheme
+    else:
+        server = app.config["SERVER_NAME"]
+        if not server:
+            raise RuntimeError(
+                "Unable to build URLs outside an active request without 'SERVER_NAME' configured."
+                " Also configure 'APPLICATION_ROOT' and 'PREFERRED_URL_SCHEME' as needed."
+            )
+        default_scheme = app.config["PREFERRED_URL_SCHEME"]
+    if host is not None:
+        server = host
+    scheme = scheme or default_scheme
+    if rule.websocket:
+        scheme = {"http": "ws", "https": "wss"}.get(scheme, scheme)
+    elif scheme in ("ws", "wss"):
+        scheme = {"ws": "http", "wss": "https"}[scheme]
+    return f"{scheme}://{server}{url}"
+
+
+def redirect(location: str, code: int = 302, Response: type[Response] | None = None) -> Response:  # noqa: N803
+    """A redirect response to `location` (302 by default), with a small HTML body.
+
+    Args:
+        location: the target URL (non-ASCII characters are percent-encoded).
+        code: 301, 302, 303, 307 or 308.
+        Response: the response class to use.
+    """
+    if Response is None:
+        ctx = _cv_context.get(None)
+        if ctx is not None:
+            Response = ctx.app.response_class  # noqa: N806
+        else:
+            from .wrappers import Response as DefaultResponse
+
+            Response = DefaultResponse  # noqa: N806
+    target = quote(location, safe=_LOCATION_SAFE)
+    shown = html.escape(location)
+    body = (
+        "<!doctype html>\n<html lang=en>\n<title>Redirecting...</title>\n<h1>Redirecting...</h1>\n"
+        f'<p>You should be redirected automatically to the target URL: <a href="{html.escape(target)}">'
+        f"{shown}</a>. If not, click the link.\n"
+    )
+    return Response(body, status=code, headers={"Location": target})
+
+
+async def make_response(*args: Any) -> Any:
+    """A response object from view-style return values, to add headers before returning it.
+
+    `await make_response()` gives an empty response; one argument is converted as a view's
+    return value; several are treated as a tuple `(body, status, headers)`.
+    """
+    app = _current_app()
+    if not args:
+        return app.response_class()
+    return app.make_response(args[0] if len(args) == 1 else args)
+
+
+def jsonify(*args: Any, **kwargs: Any) -> Response:
+    """A JSON response: one value as it is, several as a list, keywords as an object."""
+    return _current_app().json.response(*args, **kwargs)

@@ -1,0 +1,123 @@
+"""The app's JSON provider (`app.json`): how views, `jsonify` and requests read and write JSON."""
+
+from __future__ import annotations
+
+import dataclasses
+import decimal
+import json
+import uuid
+from datetime import date, datetime
+from email.utils import format_datetime, formatdate
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .app import AsyncFlask
+    from .wrappers import Response
+
+__all__ = ["DefaultJSONProvider", "JSONProvider", "dumps", "loads"]
+
+
+class JSONProvider:
+    """The interface: `dumps`, `loads` and `response`. Subclass it to use another library.
+
+    Args:
+        app: the application it belongs to.
+    """
+
+    def __init__(self, app: AsyncFlask) -> None:
+        self._app = app
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        """Serialize `obj` to a JSON string."""
+        raise NotImplementedError
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        """Parse a JSON string."""
+        raise NotImplementedError
+
+    def _prepare_response_obj(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if args and kwargs:
+            raise TypeError("jsonify() takes positional or keyword arguments, not both.")
+        if not args and not kwargs:
+            return None
+        if len(args) == 1:
+            return args[0]
+        return args or kwargs
+
+    def response(self, *args: Any, **kwargs: Any) -> Response:
+        """A JSON response for the arguments: one value, several as a list, or keywords as a dict."""
+        from .wrappers import Response
+
+        obj = self._prepare_response_obj(args, kwargs)
+        return Response(f"{self.dumps(obj)}\n", mimetype="application/json")
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return format_datetime(value, usegmt=value.tzinfo is not None) if value.tzinfo else formatdate(
+            value.timestamp(), usegmt=True
+        )
+    if isinstance(value, date):
+        return formatdate(datetime(value.year, value.month, value.day).timestamp(), usegmt=True)
+    if isinstance(value, (decimal.Decimal, uuid.UUID)):
+        return str(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if hasattr(value, "__html__"):
+        return str(value.__html__())
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+class DefaultJSONProvider(JSONProvider):
+    """JSON with the standard library, as Flask does it: dates as HTTP dates, `Decimal`,
+    `UUID`, dataclasses and `__html__` objects supported, keys sorted, compact unless debug.
+    """
+
+    default = staticmethod(_default)
+    ensure_ascii = True
+    sort_keys = True
+    compact: bool | None = None
+    mimetype = "application/json"
+
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        """Serialize `obj`; keyword arguments go to `json.dumps`."""
+        kwargs.setdefault("default", self.default)
+        kwargs.setdefault("ensure_ascii", self.ensure_ascii)
+        kwargs.setdefault("sort_keys", self.sort_keys)
+        return json.dumps(obj, **kwargs)
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        """Parse JSON; keyword arguments go to `json.loads`."""
+        return json.loads(s, **kwargs)
+
+    def response(self, *args: Any, **kwargs: Any) -> Response:
+        """A JSON response, pretty-printed in debug mode unless `compact` says otherwise."""
+        from .wrappers import Response
+
+        obj = self._prepare_response_obj(args, kwargs)
+        if (self.compact is None and self._app.debug) or self.compact is False:
+            text = self.dumps(obj, indent=2)
+        else:
+            text = self.dumps(obj, separators=(",", ":"))
+        return Response(f"{text}\n", mimetype=self.mimetype)
+
+
+def dumps(obj: Any, **kwargs: Any) -> str:
+    """Serialize with the current app's provider (the default one outside an app)."""
+    from .globals import _cv_context
+
+    ctx = _cv_context.get(None)
+    if ctx is not None:
+        return ctx.app.json.dumps(obj, **kwargs)
+    kwargs.setdefault("default", _default)
+    return json.dumps(obj, **kwargs)
+
+
+def loads(s: str | bytes, **kwargs: Any) -> Any:
+    """Parse with the current app's provider (the standard library outside an app)."""
+    from .globals import _cv_context
+
+    ctx = _cv_context.get(None)
+    if ctx is not None:
+        return ctx.app.json.loads(s, **kwargs)
+    return json.loads(s, **kwargs)

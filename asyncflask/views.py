@@ -1,0 +1,90 @@
+"""Class-based views: `View` and `MethodView`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from .dispatch import ensure_async
+from .exceptions import MethodNotAllowed
+from .globals import request
+
+__all__ = ["MethodView", "View"]
+
+_HTTP_METHODS = ("get", "head", "post", "put", "patch", "delete", "options")
+
+
+class View:
+    """A view as a class: override `dispatch_request`, register with `Cls.as_view(name)`.
+
+    Class attributes:
+        methods: the methods the rule accepts.
+        decorators: applied to the generated view function, first one innermost.
+        init_every_request: make a new instance per request (False shares one).
+        provide_automatic_options: answer OPTIONS automatically.
+    """
+
+    methods: ClassVar[set[str] | None] = None
+    provide_automatic_options: ClassVar[bool | None] = None
+    decorators: ClassVar[list[Callable[..., Any]]] = []
+    init_every_request: ClassVar[bool] = True
+
+    async def dispatch_request(self, **kwargs: Any) -> Any:
+        """Handle the request; the rule's variables arrive as keyword arguments."""
+        raise NotImplementedError()
+
+    @classmethod
+    def as_view(cls, name: str, *class_args: Any, **class_kwargs: Any) -> Callable[..., Any]:
+        """A view function for `add_url_rule`.
+
+        Args:
+            name: the endpoint name (and the function's name).
+            *class_args: passed to the class on construction.
+            **class_kwargs: passed to the class on construction.
+        """
+        if cls.init_every_request:
+
+            async def view(**kwargs: Any) -> Any:
+                instance = view.view_class(*class_args, **class_kwargs)  # type: ignore[attr-defined]
+                return await ensure_async(instance.dispatch_request)(**kwargs)
+
+        else:
+            shared = cls(*class_args, **class_kwargs)
+
+            async def view(**kwargs: Any) -> Any:
+                return await ensure_async(shared.dispatch_request)(**kwargs)
+
+        for decorator in cls.decorators:
+            view = decorator(view)
+        view.view_class = cls  # type: ignore[attr-defined]
+        view.__name__ = name
+        view.__doc__ = cls.__doc__
+        view.__module__ = cls.__module__
+        view.methods = cls.methods  # type: ignore[attr-defined]
+        view.provide_automatic_options = cls.provide_automatic_options  # type: ignore[attr-defined]
+        return view
+
+
+class MethodView(View):
+    """Dispatches each HTTP method to the method of the same name (`get`, `post`, …).
+
+    Only the standard methods the class defines are served; HEAD falls back to `get`.
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "methods" not in cls.__dict__:
+            methods = {name.upper() for name in _HTTP_METHODS if callable(getattr(cls, name, None))}
+            for base in cls.__bases__:
+                methods |= set(getattr(base, "methods", None) or ())
+            if methods:
+                cls.methods = methods
+
+    async def dispatch_request(self, **kwargs: Any) -> Any:
+        method = request.method.lower()
+        handler = getattr(self, method, None) if method in _HTTP_METHODS else None
+        if handler is None and method == "head":
+            handler = getattr(self, "get", None)
+        if handler is None or not callable(handler):
+            raise MethodNotAllowed(valid_methods=sorted(self.methods or ()))
+        return await ensure_async(handler)(**kwargs)

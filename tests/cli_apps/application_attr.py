@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from asyncflask import AsyncFlask
+
+application = AsyncFlask("application_attr")

@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from asyncflask import AsyncFlask
+
+app = AsyncFlask("pkg_app.web")
