@@ -31,6 +31,7 @@ from click.testing import CliRunner, Result
 
 if TYPE_CHECKING:
     from .app import AsyncFlask
+    from .ctx import AppContext
 
 __all__ = [
     "AppGroup",
@@ -55,9 +56,10 @@ __all__ = [
 T = TypeVar("T")
 
 # The files tried, in order, when no app is named.
-DEFAULT_APP_FILES = ("wsgi.py", "app.py", "asgi.py")
-# Later files win over earlier ones; an explicit --env-file wins over both.
-DOTENV_FILES = (".env", ".asyncflaskenv")
+_DEFAULT_APP_FILES = ("wsgi.py", "app.py", "asgi.py")
+# Loaded in this order, later files winning: like Flask, the private `.env` beats the
+# committed `.asyncflaskenv`; an explicit --env-file wins over both.
+_DOTENV_FILES = (".asyncflaskenv", ".env")
 # Carries the app spec to the processes uvicorn starts for --reload and --workers.
 _UVICORN_APP_ENV = "_ASYNCFLASK_UVICORN_APP"
 _UVICORN_FACTORY = "asyncflask.cli:_load_app_for_uvicorn"
@@ -65,6 +67,8 @@ _UVICORN_FACTORY = "asyncflask.cli:_load_app_for_uvicorn"
 _H11_MAX_INCOMPLETE_EVENT_SIZE = 64 * 1024
 _DEFAULT_WEBSOCKET_MAX_MESSAGE_SIZE = 16 * 1024 * 1024
 _WS_MAX_QUEUE = 32
+# ctx.meta key: the app contexts AsyncFlaskGroup pushed for the command being invoked.
+_PUSHED_CONTEXTS = "asyncflask.pushed_contexts"
 _NO_APP_HINT = (
     'Use the "--app" option, the "ASYNCFLASK_APP" environment variable, or an "app.py",'
     ' "wsgi.py" or "asgi.py" file in the current directory.'
@@ -80,7 +84,8 @@ class NoAppException(click.UsageError):
 
 
 def _app_class() -> type[AsyncFlask]:
-    # Imported late: asyncflask.app imports this module to build `app.cli`.
+    # Imported on use: asyncflask.app builds `app.cli` from this module, so this module must not
+    # need asyncflask.app to be importable first.
     from .app import AsyncFlask
 
     return AsyncFlask
@@ -146,7 +151,7 @@ def _parse_app_expression(app_name: str) -> tuple[str, list[Any], dict[str, Any]
     """Split `name` or `factory(args)` into the name, literal arguments, and whether it is a call."""
     try:
         expr = ast.parse(app_name.strip(), mode="eval").body
-    except SyntaxError:
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
         raise NoAppException(f"Failed to parse {app_name!r} as an attribute name or function call.") from None
 
     if isinstance(expr, ast.Name):
@@ -239,6 +244,18 @@ def prepare_import(path: str) -> str:
     return ".".join(reversed(parts))
 
 
+def _user_traceback(error: BaseException) -> str:
+    """The formatted traceback of `error`, from the first frame outside the import machinery."""
+    machinery = (__file__, importlib.__file__)
+    tb = error.__traceback__
+    while tb is not None and (
+        tb.tb_frame.f_code.co_filename in machinery
+        or tb.tb_frame.f_code.co_filename.startswith("<frozen importlib")
+    ):
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(error), error, tb or error.__traceback__))
+
+
 def _is_missing_module(error: ImportError, module_name: str) -> bool:
     """Whether `error` says `module_name` itself (or a parent package) does not exist."""
     missing = getattr(error, "name", None)
@@ -274,7 +291,7 @@ def locate_app(module_name: str, app_name: str | None, raise_if_not_found: bool 
     except ImportError as error:
         if not _is_missing_module(error, module_name):
             raise NoAppException(
-                f"While importing {module_name!r}, an ImportError was raised:\n\n{traceback.format_exc()}"
+                f"While importing {module_name!r}, an ImportError was raised:\n\n{_user_traceback(error)}"
             ) from None
         if not raise_if_not_found:
             return None
@@ -330,7 +347,7 @@ def load_dotenv(path: str | os.PathLike[str] | None = None, load_defaults: bool 
 
     values: dict[str, str | None] = {}
     if load_defaults:
-        for name in DOTENV_FILES:
+        for name in _DOTENV_FILES:
             found = dotenv.find_dotenv(name, usecwd=True)
             if found:
                 values.update(dotenv.dotenv_values(found, encoding="utf-8"))
@@ -389,7 +406,7 @@ class ScriptInfo:
             path, *name = re.split(r":(?![\\/])", self.app_import_path, maxsplit=1)
             app = locate_app(prepare_import(path), name[0] if name else None)
         else:
-            for filename in DEFAULT_APP_FILES:
+            for filename in _DEFAULT_APP_FILES:
                 # Only files that exist: a module of the same name elsewhere on sys.path is not the app.
                 if os.path.isfile(filename):
                     app = locate_app(prepare_import(filename), None, raise_if_not_found=False)
@@ -412,12 +429,37 @@ pass_script_info = click.make_pass_decorator(ScriptInfo, ensure=True)
 """Pass the `ScriptInfo` as the first argument of a command callback."""
 
 
+async def _step_in_context(coro: Coroutine[Any, Any, T], context: contextvars.Context) -> T:
+    """Await `coro` with each of its steps run inside `context` (Python 3.10 has no Runner)."""
+    value: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            awaited = context.run(coro.send, value) if error is None else context.run(coro.throw, error)
+        except StopIteration as stop:
+            return cast(T, stop.value)
+        value, error = None, None
+        try:
+            if awaited is None:
+                # A bare yield (asyncio.sleep(0)) only gives other tasks a turn.
+                await asyncio.sleep(0)
+            else:
+                # The future protocol: whoever receives a yielded future clears this flag, as
+                # a Task does, before waiting on it.
+                awaited._asyncio_future_blocking = False
+                value = await awaited
+        except BaseException as exc:
+            error = exc
+
+
 def _run_coroutine(coro: Coroutine[Any, Any, T], context: contextvars.Context) -> T:
     """Run `coro` to completion on a new event loop, inside `context`."""
 
     def run() -> T:
-        with asyncio.Runner() as runner:
-            return runner.run(coro, context=context)
+        if sys.version_info >= (3, 11):
+            with asyncio.Runner() as runner:
+                return runner.run(coro, context=context)
+        return asyncio.run(_step_in_context(coro, context))
 
     try:
         asyncio.get_running_loop()
@@ -439,24 +481,6 @@ def _exc_for_teardown(error: BaseException | None) -> BaseException | None:
 def _call_in_app_context(app: AsyncFlask, func: Callable[..., Any], args: Any, kwargs: Any) -> Any:
     """Call a command callback with `app`'s context pushed; run it on a loop if it is async."""
     is_async = inspect.iscoroutinefunction(func)
-
-    if sys.version_info < (3, 11):  # pragma: no cover - no asyncio.Runner: stay inside one loop
-
-        async def in_loop() -> Any:
-            ctx = app.app_context()
-            ctx.push()
-            error: BaseException | None = None
-            try:
-                result = func(*args, **kwargs)
-                return await result if is_async else result
-            except BaseException as exc:
-                error = exc
-                raise
-            finally:
-                await ctx.pop(_exc_for_teardown(error))
-
-        return asyncio.run(in_loop())
-
     # The context is pushed and popped inside one contextvars.Context of our own: popping
     # resets a ContextVar token, which only works in the Context that set it, and every loop
     # task would otherwise run in a copy.
@@ -555,7 +579,8 @@ def _dist_version(name: str) -> str:
     try:
         return importlib.metadata.version(name)
     except importlib.metadata.PackageNotFoundError:
-        return "unknown"
+        # Run from a source checkout that is not installed.
+        return str(getattr(sys.modules.get(name), "__version__", "unknown"))
 
 
 def _show_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
@@ -710,7 +735,36 @@ class AsyncFlaskGroup(AppGroup):
         except NoAppException as exc:
             click.secho(f"Error: {exc.format_message()}\n", err=True, fg="red")
             return None
-        return app.cli.get_command(ctx, cmd_name)
+        command = app.cli.get_command(ctx, cmd_name)
+        # While invoking, the app's commands (even plain click ones) run in its context, as in
+        # Flask; `invoke` pops it.
+        pushed: list[AppContext] | None = ctx.meta.get(_PUSHED_CONTEXTS)
+        if command is not None and pushed is not None and not pushed:
+            from .ctx import has_app_context
+
+            if not has_app_context():
+                app_ctx = app.app_context()
+                app_ctx.push()
+                pushed.append(app_ctx)
+        return command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Invoke the chosen command; an app command gets the app context for its whole run."""
+        # A Context of our own, so the app context pushed by get_command (which runs inside it)
+        # can be popped afterwards: popping resets a ContextVar token in the Context that set it.
+        context = contextvars.copy_context()
+        pushed: list[AppContext] = []
+        ctx.meta[_PUSHED_CONTEXTS] = pushed
+        error: BaseException | None = None
+        try:
+            return context.run(super().invoke, ctx)
+        except BaseException as exc:
+            error = exc
+            raise
+        finally:
+            del ctx.meta[_PUSHED_CONTEXTS]
+            for app_ctx in reversed(pushed):
+                _run_coroutine(app_ctx.pop(_exc_for_teardown(error)), context)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         """Every command name: built-in, plugin, and the app's when it can be loaded."""
@@ -766,6 +820,14 @@ def _server_options(app: AsyncFlask) -> dict[str, Any]:
     }
 
 
+def _is_within(path: str, directory: str) -> bool:
+    directory = os.path.realpath(directory)
+    try:
+        return os.path.commonpath([os.path.realpath(path), directory]) == directory
+    except ValueError:  # Different drives on Windows.
+        return False
+
+
 def _load_app_for_uvicorn() -> AsyncFlask:
     """Uvicorn's factory for `--reload` and `--workers`: find the app again in a new process."""
     return ScriptInfo(app_import_path=os.environ.get(_UVICORN_APP_ENV) or None).load_app()
@@ -816,6 +878,12 @@ def run_command(
     debug = bool(app.debug)
     if reload is None:
         reload = debug
+    in_process = not reload and workers == 1
+    if not in_process and info.create_app is not None:
+        raise click.UsageError(
+            "--reload and --workers need an app that can be imported again; name it with --app"
+            " or ASYNCFLASK_APP instead of passing an app object."
+        )
 
     options = _server_options(app)
     if log_level is not None:
@@ -824,19 +892,19 @@ def run_command(
     click.echo(f" * Serving AsyncFlask app '{info.app_import_path or app.name}'")
     click.echo(f" * Debug mode: {'on' if debug else 'off'}")
 
-    if not reload and workers == 1:
+    if in_process:
         app.run(host=host, port=port, debug=debug, **options)
         return
 
-    if info.create_app is not None:
-        raise click.UsageError(
-            "--reload and --workers need an app that can be imported again; name it with --app"
-            " or ASYNCFLASK_APP instead of passing an app object."
-        )
     import uvicorn
 
     # What app.run() would choose, for the processes uvicorn starts itself.
     options.setdefault("log_level", "debug" if debug else "info")
+    if reload:
+        # uvicorn watches the current directory; an app kept elsewhere must be watched too.
+        cwd, root = os.getcwd(), os.path.realpath(app.root_path)
+        if not _is_within(root, cwd):
+            options["reload_dirs"] = [cwd, root]
     os.environ[_UVICORN_APP_ENV] = info.app_import_path or ""
     uvicorn.run(
         _UVICORN_FACTORY,
@@ -872,13 +940,13 @@ def routes_command(sort: str, all_methods: bool) -> None:
         return
 
     ignored = set() if all_methods else {"HEAD", "OPTIONS"}
-    host_matching = bool(getattr(current_app.url_map, "host_matching", False))
+    host_matching = current_app.url_map.host_matching
     domains = [(rule.host if host_matching else rule.subdomain) or "" for rule in rules]
     has_domain = any(domains)
 
     rows: list[list[str]] = []
     for rule, domain in zip(rules, domains, strict=True):
-        if getattr(rule, "websocket", False):
+        if rule.websocket:
             methods = "WEBSOCKET"
         else:
             methods = ", ".join(sorted((rule.methods or set()) - ignored))
@@ -913,11 +981,8 @@ def shell_command() -> None:
     """
     from .globals import current_app, g
 
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    banner = f"Python {sys.version} on {sys.platform}\nApp: {app.import_name}"
-    instance_path = getattr(app, "instance_path", None)
-    if instance_path:
-        banner += f"\nInstance: {instance_path}"
+    app: AsyncFlask = current_app._get_current_object()  # type: ignore[attr-defined]
+    banner = f"Python {sys.version} on {sys.platform}\nApp: {app.import_name}\nInstance: {app.instance_path}"
 
     namespace: dict[str, Any] = {}
     # Honour PYTHONSTARTUP as the plain interpreter does.
@@ -926,9 +991,7 @@ def shell_command() -> None:
         with open(startup, encoding="utf-8") as f:
             exec(compile(f.read(), startup, "exec"), namespace)
     namespace.update(app=app, g=g)
-    make_shell_context = getattr(app, "make_shell_context", None)
-    if callable(make_shell_context):
-        namespace.update(make_shell_context())
+    namespace.update(app.make_shell_context())
 
     # site.py installs this hook to set up readline history and completion.
     interactive_hook = getattr(sys, "__interactivehook__", None)

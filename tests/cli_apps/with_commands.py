@@ -27,3 +27,12 @@ async def async_hello(who: str) -> None:
 def show_debug() -> None:
     """Print the app's debug flag."""
     click.echo(f"debug={current_app.debug}")
+
+
+@click.command("plain")
+def plain() -> None:
+    """A plain click command."""
+    click.echo(f"plain sees {current_app.name}")
+
+
+app.cli.add_command(plain)
