@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .app import AsyncFlask
+from .blueprints import Blueprint
 from .config import Config
 from .ctx import (
     after_this_request,
@@ -14,13 +15,15 @@ from .ctx import (
 )
 from .exceptions import abort
 from .globals import current_app, g, request, session, websocket
-from .helpers import jsonify, make_response, redirect, url_for
+from .helpers import flash, get_flashed_messages, jsonify, make_response, redirect, url_for
+from .templating import render_template, render_template_string, stream_template, stream_template_string
 from .wrappers import Request, Response
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "AsyncFlask",
+    "Blueprint",
     "Config",
     "Request",
     "Response",
@@ -29,15 +32,21 @@ __all__ = [
     "copy_current_app_context",
     "copy_current_request_context",
     "current_app",
+    "flash",
     "g",
+    "get_flashed_messages",
     "has_app_context",
     "has_request_context",
     "has_websocket_context",
     "jsonify",
     "make_response",
     "redirect",
+    "render_template",
+    "render_template_string",
     "request",
     "session",
+    "stream_template",
+    "stream_template_string",
     "url_for",
     "websocket",
 ]

@@ -21,10 +21,12 @@ from .globals import _cv_context
 from .json import DefaultJSONProvider, JSONProvider
 from .routing import BuildError, Map, Rule
 from .scaffold import Scaffold, setupmethod
+from .templating import TemplatingMixin
 from .testing import TestClient, make_test_scope
 from .wrappers import Request, Response
 
 if TYPE_CHECKING:
+    from .blueprints import Blueprint
     from .cli import AppGroup, AsyncFlaskCliRunner
     from .sessions import SessionInterface
 
@@ -39,7 +41,7 @@ def _default_session_interface() -> SessionInterface:
     return SecureCookieSessionInterface()
 
 
-class AsyncFlask(Scaffold):
+class AsyncFlask(TemplatingMixin, Scaffold):
     """An async Flask application; an ASGI 3 callable.
 
     Args:
@@ -92,7 +94,7 @@ class AsyncFlask(Scaffold):
         self.json: JSONProvider = self.json_provider_class(self)
         self.url_map = Map(host_matching=host_matching, subdomain_matching=subdomain_matching)
         self.extensions: dict[str, Any] = {}
-        self.blueprints: dict[str, Any] = {}
+        self.blueprints: dict[str, Blueprint] = {}
         self.teardown_appcontext_funcs: list[F] = []
         self.before_serving_funcs: list[F] = []
         self.after_serving_funcs: list[F] = []
@@ -101,6 +103,7 @@ class AsyncFlask(Scaffold):
         self.shell_context_processors: list[F] = []
         self.session_interface: SessionInterface = _default_session_interface()
         self._got_first_request = False
+        self._middleware_stack: ASGIApp | None = None
         self._handler = RequestHandler(self)
         self._serving_gens: list[AsyncGenerator[Any, None]] = []
         self._background: set[asyncio.Task[Any]] = set()
@@ -109,7 +112,9 @@ class AsyncFlask(Scaffold):
         self.static_host = static_host
         if self.has_static_folder:
             if bool(static_host) != host_matching:
-                raise ValueError("Set 'static_host' exactly when 'host_matching' is on, so static files can be matched.")
+                raise ValueError(
+                    "Set 'static_host' exactly when 'host_matching' is on, so static files can be matched."
+                )
             self.add_url_rule(
                 f"{self.static_url_path}/<path:filename>",
                 endpoint="static",
@@ -135,7 +140,7 @@ class AsyncFlask(Scaffold):
     @debug.setter
     def debug(self, value: bool) -> None:
         self.config["DEBUG"] = value
-        if self.config["TEMPLATES_AUTO_RELOAD"] is None and "jinja_env" in self.__dict__:
+        if self.config["TEMPLATES_AUTO_RELOAD"] is None and "_jinja_env" in self.__dict__:
             self.jinja_env.auto_reload = value
 
     @property
@@ -147,7 +152,9 @@ class AsyncFlask(Scaffold):
                 logger.setLevel(logging.DEBUG if self.debug else logging.INFO)
             if not logger.hasHandlers():
                 handler = logging.StreamHandler()
-                handler.setFormatter(logging.Formatter("[%(asctime)s] %(levelname)s in %(module)s: %(message)s"))
+                handler.setFormatter(
+                    logging.Formatter("[%(asctime)s] %(levelname)s in %(module)s: %(message)s")
+                )
                 logger.addHandler(handler)
             self._logger = logger
         return self._logger
@@ -209,7 +216,9 @@ class AsyncFlask(Scaffold):
                 raise TypeError("add_url_rule() needs an 'endpoint' when no 'view_func' is given.")
             endpoint = view_func.__name__
         if "." in endpoint and not options.pop("_allow_dots", False):
-            raise ValueError(f"The endpoint {endpoint!r} may not contain a dot; dots separate blueprint names.")
+            raise ValueError(
+                f"The endpoint {endpoint!r} may not contain a dot; dots separate blueprint names."
+            )
         websocket = bool(options.get("websocket"))
         methods = options.pop("methods", None)
         if methods is None:
@@ -221,8 +230,8 @@ class AsyncFlask(Scaffold):
         if provide_automatic_options is None:
             provide_automatic_options = getattr(view_func, "provide_automatic_options", None)
         if provide_automatic_options is None:
-            provide_automatic_options = "OPTIONS" not in methods and not websocket and bool(
-                self.config["PROVIDE_AUTOMATIC_OPTIONS"]
+            provide_automatic_options = (
+                "OPTIONS" not in methods and not websocket and bool(self.config["PROVIDE_AUTOMATIC_OPTIONS"])
             )
         url_rule = Rule(
             rule,
@@ -243,6 +252,21 @@ class AsyncFlask(Scaffold):
         url_rule.app = self._handler.handle_matched
         self.url_map.add(url_rule)
         self._invalidate()
+
+    @setupmethod
+    def register_blueprint(self, blueprint: Blueprint, **options: Any) -> None:
+        """Register a blueprint: its rules, hooks, templates and static files join the app.
+
+        Args:
+            blueprint: the blueprint.
+            **options: `url_prefix`, `subdomain`, `url_defaults` and `name` override the
+                blueprint's own for this registration.
+        """
+        blueprint.register(self, options)
+
+    def iter_blueprints(self) -> list[Blueprint]:
+        """The registered blueprints, in registration order."""
+        return list(self.blueprints.values())
 
     @setupmethod
     def mount(self, path: str, app: ASGIApp, name: str | None = None) -> None:
@@ -311,10 +335,14 @@ class AsyncFlask(Scaffold):
         return f
 
     @setupmethod
-    def while_serving(self, f: Callable[[], AsyncGenerator[Any, None]]) -> Callable[[], AsyncGenerator[Any, None]]:
+    def while_serving(
+        self, f: Callable[[], AsyncGenerator[Any, None]]
+    ) -> Callable[[], AsyncGenerator[Any, None]]:
         """Register an async generator: its code before `yield` runs at start-up, after it at shutdown."""
         if not inspect.isasyncgenfunction(f):
-            raise TypeError("@app.while_serving needs an async generator function (an 'async def' with 'yield').")
+            raise TypeError(
+                "@app.while_serving needs an async generator function (an 'async def' with 'yield')."
+            )
         self.while_serving_gens.append(f)
         return f
 
@@ -421,7 +449,54 @@ class AsyncFlask(Scaffold):
         if not self._got_first_request and scope["type"] != "lifespan":
             self._got_first_request = True
             self._handler.prepare()
+        if self._middleware_stack is None:
+            await self.asgi_app(scope, receive, send)
+        else:
+            await self._middleware_stack(scope, receive, send)
+
+    @setupmethod
+    def add_middleware(self, middleware_class: Callable[..., ASGIApp], *args: Any, **options: Any) -> None:
+        """Wrap the app in an ASGI middleware (any Starlette middleware works).
+
+        The middleware added last is the outermost. `app.asgi_app = M(app.asgi_app)` keeps
+        working too and sits inside these.
+
+        Args:
+            middleware_class: called as `middleware_class(app, *args, **options)`.
+            *args: positional options.
+            **options: keyword options.
+        """
+        inner = self._middleware_stack or self._call_asgi_app
+        self._middleware_stack = middleware_class(inner, *args, **options)
+
+    async def _call_asgi_app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Looked up per call, so a later `app.asgi_app = M(app.asgi_app)` is honoured.
         await self.asgi_app(scope, receive, send)
+
+    @setupmethod
+    def fallback(self, asgi_or_wsgi_app: Any, *, wsgi: bool | None = None) -> None:
+        """Send every HTTP request that no rule matches to another app, at the same URL.
+
+        This is how a Flask (WSGI) app keeps serving the routes not yet moved to asyncflask.
+        A WSGI app runs through a2wsgi, in a worker thread (`pip install asyncflask[legacy]`).
+
+        Args:
+            asgi_or_wsgi_app: an ASGI app, or a WSGI app (such as a Flask app).
+            wsgi: force the kind; by default a Flask app or anything with `wsgi_app` is WSGI.
+        """
+        if wsgi is None:
+            wsgi = hasattr(asgi_or_wsgi_app, "wsgi_app") or not inspect.iscoroutinefunction(
+                getattr(asgi_or_wsgi_app, "__call__", None)
+            )
+        if wsgi:
+            try:
+                from a2wsgi import WSGIMiddleware
+            except ImportError:
+                raise RuntimeError(
+                    "Serving a WSGI app as a fallback needs a2wsgi: pip install 'asyncflask[legacy]'."
+                ) from None
+            asgi_or_wsgi_app = WSGIMiddleware(asgi_or_wsgi_app)
+        self._handler.fallback = asgi_or_wsgi_app
 
     async def asgi_app(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The inner ASGI app; wrap it with middleware: `app.asgi_app = M(app.asgi_app)`."""
@@ -479,4 +554,3 @@ class AsyncFlask(Scaffold):
 
 class _EndpointConflict(AssertionError, ValueError):
     """Two different views were registered under one endpoint name."""
-
