@@ -145,7 +145,9 @@ class Scaffold:
 
     def _method_route(self, method: str, rule: str, options: dict[str, Any]) -> Callable[[F], F]:
         if "methods" in options:
-            raise TypeError(f"Use the 'route' decorator to pass 'methods'; '{method.lower()}' sets it to {method}.")
+            raise TypeError(
+                f"Use the 'route' decorator to pass 'methods'; '{method.lower()}' sets it to {method}."
+            )
         return self.route(rule, methods=[method], **options)
 
     def get(self, rule: str, **options: Any) -> Callable[[F], F]:
@@ -167,6 +169,10 @@ class Scaffold:
     def delete(self, rule: str, **options: Any) -> Callable[[F], F]:
         """`route(rule, methods=["DELETE"])`."""
         return self._method_route("DELETE", rule, options)
+
+    def websocket(self, rule: str, **options: Any) -> Callable[[F], F]:
+        """Decorator: register the function as the websocket handler for `rule`."""
+        return self.route(rule, websocket=True, **options)
 
     @setupmethod
     def endpoint(self, endpoint: str) -> Callable[[F], F]:
@@ -280,5 +286,7 @@ def is_async_callable(f: Any) -> bool:
     while isinstance(f, functools.partial):
         f = f.func
     return inspect.iscoroutinefunction(f) or (
-        callable(f) and not inspect.isfunction(f) and inspect.iscoroutinefunction(getattr(f, "__call__", None))
+        callable(f)
+        and not inspect.isfunction(f)
+        and inspect.iscoroutinefunction(type(f).__call__)
     )
