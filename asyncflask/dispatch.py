@@ -21,8 +21,9 @@ from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response as StarletteResponse
 from starlette.routing import Match, Mount
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from . import signals
 from .ctx import AppContext
 from .exceptions import HTTPException, InternalServerError, NotFound
 from .globals import _cv_context
@@ -95,6 +96,7 @@ class RequestHandler:
     def __init__(self, app: AsyncFlask) -> None:
         self.app = app
         self.mounts: list[Mount] = []
+        self.fallback: ASGIApp | None = None
         self._chains: dict[str | None, HandlerChain] = {}
         self._handlers: dict[tuple[type[BaseException], tuple[str, ...]], AsyncFunc | None] = {}
         self._teardown_appcontext: tuple[AsyncFunc, ...] | None = None
@@ -163,7 +165,9 @@ class RequestHandler:
             if redirect.new_url.startswith("/"):
                 # Absolute, like Werkzeug, and the query string survives the redirect.
                 query = request.query_string.decode("latin-1")
-                redirect.new_url = request.url_root.rstrip("/") + redirect.new_url + (f"?{query}" if query else "")
+                redirect.new_url = (
+                    request.url_root.rstrip("/") + redirect.new_url + (f"?{query}" if query else "")
+                )
             request.routing_exception = redirect
         except HTTPException as error:
             request.routing_exception = error
@@ -177,14 +181,22 @@ class RequestHandler:
         request = app.request_class(scope, receive, app)
         ctx = AppContext(app, request)
         self.bind_request(ctx, request)
-        if self.mounts and isinstance(request.routing_exception, NotFound):
-            for mount in self.mounts:
-                match, child_scope = mount.matches(scope)
-                if match is Match.FULL:
-                    scope.update(child_scope)
-                    await mount.handle(scope, receive, send)
-                    return
+        if isinstance(request.routing_exception, NotFound) and await self.delegate(scope, receive, send):
+            return
         await self.serve(ctx, request, scope, receive, send)
+
+    async def delegate(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Hand an unrouted connection to a mounted app or the fallback app, if one takes it."""
+        for mount in self.mounts:
+            match, child_scope = mount.matches(scope)
+            if match is Match.FULL:
+                scope.update(child_scope)
+                await mount.handle(scope, receive, send)
+                return True
+        if self.fallback is not None and scope["type"] == "http":
+            await self.fallback(scope, receive, send)
+            return True
+        return False
 
     async def handle_matched(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve a request whose rule Starlette's router already matched (`Rule.handle`)."""
@@ -195,13 +207,17 @@ class RequestHandler:
         request.view_args = dict(scope.get("path_params", {}))
         await self.serve(ctx, request, scope, receive, send)
 
-    async def serve(self, ctx: AppContext, request: Request, scope: Scope, receive: Receive, send: Send) -> None:
+    async def serve(
+        self, ctx: AppContext, request: Request, scope: Scope, receive: Receive, send: Send
+    ) -> None:
         """Run the Flask pipeline for a bound request and send the response."""
         app = self.app
         chain = self.chain_for(ctx.rule.endpoint if ctx.rule is not None else None)
         ctx._tokens.append(_cv_context.set(ctx))
         error: BaseException | None = None
         try:
+            if signals.request_started.receivers:
+                await signals.send(signals.request_started, app)
             if not app.session_interface.open_lazily:
                 ctx.session = await app.session_interface.open_session_async(app, request)
             try:
@@ -219,7 +235,7 @@ class RequestHandler:
                 # Headers are already on the wire: a second response is impossible, so log it
                 # and let the server cut the connection short.
                 error = exc
-                if self._propagate():
+                if self.propagate():
                     raise
                 app.logger.error(
                     "Exception while sending the response to %s [%s]",
@@ -269,12 +285,16 @@ class RequestHandler:
         return await chain.view(**request.view_args) if request.view_args else await chain.view()
 
     def _options_response(self, request: Request) -> Response:
-        methods = self.app.url_map.allowed_methods(request.path, request.host if self.app.url_map.needs_host else None)
+        methods = self.app.url_map.allowed_methods(
+            request.path, request.host if self.app.url_map.needs_host else None
+        )
         response = self.app.response_class()
         response.headers["Allow"] = ", ".join(methods)
         return response
 
-    async def _finalize(self, ctx: AppContext, chain: HandlerChain, rv: Any, from_error_handler: bool = False) -> Any:
+    async def _finalize(
+        self, ctx: AppContext, chain: HandlerChain, rv: Any, from_error_handler: bool = False
+    ) -> Any:
         try:
             response = self.make_response(rv, chain)
             for func in ctx._after_request_functions:
@@ -282,6 +302,8 @@ class RequestHandler:
             for after in chain.after_request:
                 response = await after(response)
             await self.app.session_interface.save_for_context(self.app, ctx, response)
+            if signals.request_finished.receivers:
+                await signals.send(signals.request_finished, self.app, response=response)
         except Exception:
             if not from_error_handler:
                 raise
@@ -348,7 +370,8 @@ class RequestHandler:
 
     # -- errors -------------------------------------------------------------------------------
 
-    def _propagate(self) -> bool:
+    def propagate(self) -> bool:
+        """Whether unhandled errors are raised to the caller (testing) instead of answered with a 500."""
         propagate = self.app.config["PROPAGATE_EXCEPTIONS"]
         return bool(self.app.testing if propagate is None else propagate)
 
@@ -401,12 +424,17 @@ class RequestHandler:
             raise error
         return await handler(error)
 
-    async def _handle_exception(self, ctx: AppContext, request: Request, chain: HandlerChain, error: Exception) -> Any:
-        if self._propagate():
+    async def _handle_exception(
+        self, ctx: AppContext, request: Request, chain: HandlerChain, error: Exception
+    ) -> Any:
+        if self.propagate():
             raise error
         app = self.app
         app.logger.error(
-            "Exception on %s [%s]", request.path, request.method, exc_info=(type(error), error, error.__traceback__)
+            "Exception on %s [%s]",
+            request.path,
+            request.method,
+            exc_info=(type(error), error, error.__traceback__),
         )
         server_error = InternalServerError(original_exception=error)
         handler = self.find_error_handler(server_error, chain.blueprints)
@@ -425,14 +453,18 @@ class RequestHandler:
             self._teardown_appcontext = tuple(map(ensure_async, reversed(self.app.teardown_appcontext_funcs)))
         funcs: tuple[AsyncFunc, ...] = self._teardown_appcontext
         if ctx.request is not None:
-            funcs = self.chain_for(ctx.rule.endpoint if ctx.rule is not None else None).teardown_request + funcs
+            funcs = (
+                self.chain_for(ctx.rule.endpoint if ctx.rule is not None else None).teardown_request + funcs
+            )
         for func in funcs:
             try:
                 await func(exc)
             except Exception:
                 self.app.logger.exception("Teardown function %r failed", getattr(func, "__name__", func))
 
-    def spawn_background(self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    def spawn_background(
+        self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
         """Start `func` as a task with a fresh app context; its errors are logged."""
         app = self.app
 
@@ -462,7 +494,9 @@ class RequestHandler:
         for task in pending:
             task.cancel()
         if pending:
-            self.app.logger.warning("Cancelled %d background task(s) still running at shutdown.", len(pending))
+            self.app.logger.warning(
+                "Cancelled %d background task(s) still running at shutdown.", len(pending)
+            )
             await asyncio.gather(*pending, return_exceptions=True)
 
     # -- other scopes -------------------------------------------------------------------------

@@ -1,19 +1,298 @@
-"""WebSocket connections: routing a `websocket` scope to a handler."""
+"""WebSockets: the `websocket` object handlers use, and how a connection is served."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
 
+from starlette.requests import HTTPConnection
 from starlette.types import Receive, Scope, Send
+from starlette.websockets import WebSocket as StarletteWebSocket
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+
+from . import signals
+from .ctx import AppContext
+from .datastructures import ImmutableMultiDict
+from .exceptions import HTTPException, NotFound
+from .wrappers import Request
 
 if TYPE_CHECKING:
-    from .dispatch import RequestHandler
+    from starlette.responses import Response as StarletteResponse
 
-__all__ = ["serve_websocket"]
+    from .app import AsyncFlask
+    from .dispatch import HandlerChain, RequestHandler
+    from .routing import Rule
+
+__all__ = ["Websocket", "serve_websocket"]
+
+
+class Websocket(HTTPConnection):
+    """The current websocket connection: handshake data plus send/receive.
+
+    Sending or receiving before `accept()` accepts the connection implicitly. A client that
+    disconnects makes `receive()` raise `asyncflask.exceptions.WebSocketDisconnect`.
+    """
+
+    url_rule: Rule | None
+    view_args: dict[str, Any] | None
+
+    def __init__(self, scope: Scope, receive: Receive, send: Send, app: AsyncFlask | None = None) -> None:
+        self.scope = scope
+        self._app = app
+        self._socket = StarletteWebSocket(scope, receive, send)
+        self._max_size: int | None = app.config.get("WEBSOCKET_MAX_MESSAGE_SIZE") if app is not None else None
+        self.url_rule = None
+        self.view_args = None
+        self.routing_exception: Exception | None = None
+        # The connection attributes are the request's; borrow them rather than repeat them.
+        self._request_view = Request(scope, receive, app)
+
+    # -- handshake data -----------------------------------------------------------------------
+
+    @property
+    def path(self) -> str:
+        """The path below the app's root."""
+        return self._request_view.path
+
+    @property
+    def script_root(self) -> str:
+        """Where the app is mounted."""
+        return self._request_view.script_root
+
+    @property
+    def full_path(self) -> str:
+        """The path and query string."""
+        return self._request_view.full_path
+
+    @property
+    def args(self) -> ImmutableMultiDict[str]:
+        """The query string parameters."""
+        return ImmutableMultiDict(parse_qsl(self.scope.get("query_string", b"").decode("latin-1"), True))
+
+    @property
+    def host(self) -> str:
+        """The Host header (checked like `request.host`)."""
+        return self._request_view.host
+
+    @property
+    def scheme(self) -> str:
+        """`ws` or `wss`."""
+        return str(self.scope.get("scheme", "ws"))
+
+    @property
+    def method(self) -> str:
+        """Always `GET`: a websocket starts as a GET request."""
+        return "GET"
+
+    @property
+    def remote_addr(self) -> str | None:
+        """The client's address."""
+        return self._request_view.remote_addr
+
+    @property
+    def subprotocols(self) -> list[str]:
+        """The subprotocols the client offered, in its order of preference."""
+        return list(self.scope.get("subprotocols", []))
+
+    @property
+    def endpoint(self) -> str | None:
+        """The endpoint of the matched rule."""
+        return self.url_rule.endpoint if self.url_rule is not None else None
+
+    @property
+    def blueprint(self) -> str | None:
+        """The (innermost) blueprint of the endpoint."""
+        endpoint = self.endpoint
+        return endpoint.rpartition(".")[0] if endpoint and "." in endpoint else None
+
+    @property
+    def blueprints(self) -> list[str]:
+        """The blueprint and its parents, innermost first."""
+        name = self.blueprint
+        if name is None:
+            return []
+        parts = name.split(".")
+        return [".".join(parts[:i]) for i in range(len(parts), 0, -1)]
+
+    # -- state ----------------------------------------------------------------------------------
+
+    @property
+    def accepted(self) -> bool:
+        """Whether the handshake was accepted."""
+        return self._socket.application_state != WebSocketState.CONNECTING
+
+    @property
+    def closed(self) -> bool:
+        """Whether the connection is closed (by either side)."""
+        return WebSocketState.DISCONNECTED in (self._socket.application_state, self._socket.client_state)
+
+    # -- messages -------------------------------------------------------------------------------
+
+    async def accept(self, subprotocol: str | None = None, headers: Mapping[str, str] | None = None) -> None:
+        """Accept the handshake.
+
+        Args:
+            subprotocol: the subprotocol chosen from `subprotocols`.
+            headers: extra response headers for the handshake.
+        """
+        if self.accepted:
+            return
+        if subprotocol is not None and subprotocol not in self.subprotocols:
+            raise ValueError(
+                f"The subprotocol {subprotocol!r} was not offered by the client; choose one of {self.subprotocols}."
+            )
+        raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
+        await self._socket.accept(subprotocol=subprotocol, headers=raw or None)
+
+    async def receive(self) -> str | bytes:
+        """The next message, `str` for text frames and `bytes` for binary ones."""
+        await self.accept()
+        message = await self._socket.receive()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+        data: str | bytes | None = message.get("text")
+        if data is None:
+            data = message.get("bytes") or b""
+        if self._max_size is not None and len(data) > self._max_size:
+            await self.close(1009, "Message too big")
+            raise WebSocketDisconnect(1009, "Message too big")
+        return data
+
+    async def receive_json(self) -> Any:
+        """The next message, parsed as JSON."""
+        data = await self.receive()
+        loads = self._app.json.loads if self._app is not None else json.loads
+        return loads(data)
+
+    async def send(self, data: str | bytes) -> None:
+        """Send a text (`str`) or binary (`bytes`) message."""
+        await self.accept()
+        if isinstance(data, str):
+            await self._socket.send({"type": "websocket.send", "text": data})
+        elif isinstance(data, (bytes, bytearray, memoryview)):
+            await self._socket.send({"type": "websocket.send", "bytes": bytes(data)})
+        else:
+            raise TypeError(f"websocket.send() takes str or bytes, not {type(data).__name__}; use send_json.")
+
+    async def send_json(self, obj: Any) -> None:
+        """Send `obj` as a JSON text message."""
+        dumps = self._app.json.dumps if self._app is not None else json.dumps
+        await self.send(dumps(obj))
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        """Close the connection (before accepting, this refuses the handshake)."""
+        if not self.closed:
+            await self._socket.close(code, reason)
+
+    async def send_denial(self, response: StarletteResponse) -> None:
+        """Refuse the handshake with an HTTP response (or a close, if the server can't send one)."""
+        if "websocket.http.response" in self.scope.get("extensions", {}):
+            await self._socket.send_denial_response(response)
+        else:
+            await self._socket.close(1008 if response.status_code < 500 else 1011)
+
+    def __repr__(self) -> str:
+        return f"<Websocket {self.scope.get('path', '')!r}>"
 
 
 async def serve_websocket(handler: RequestHandler, scope: Scope, receive: Receive, send: Send) -> None:
-    """Serve a websocket connection; without a websocket rule the handshake is refused."""
-    message = await receive()
-    if message["type"] == "websocket.connect":
-        await send({"type": "websocket.close", "code": 1000, "reason": ""})
+    """Serve a websocket connection: route it, run hooks and the handler, close cleanly."""
+    app = handler.app
+    websocket = Websocket(scope, receive, send, app)
+    ctx = AppContext(app, websocket=websocket)
+    try:
+        host = websocket.host if app.config["TRUSTED_HOSTS"] is not None or app.url_map.needs_host else None
+        rule, view_args = app.url_map.match(websocket.path, "GET", host, websocket=True)
+    except HTTPException as error:
+        if isinstance(error, NotFound) and await handler.delegate(scope, receive, send):
+            return
+        websocket.routing_exception = error
+    else:
+        websocket.url_rule = ctx.rule = rule
+        websocket.view_args = view_args
+    chain = handler.chain_for(ctx.rule.endpoint if ctx.rule is not None else None)
+    ctx.push()
+    error: BaseException | None = None
+    try:
+        if signals.websocket_started.receivers:
+            await signals.send(signals.websocket_started, app)
+        rv = await _run_handler(handler, websocket, chain)
+        if rv is not None or not websocket.accepted:
+            # Returning (or finishing) before accepting refuses the handshake.
+            response = handler.make_response(rv, chain) if rv is not None else _forbidden(app)
+            for after in chain.after_websocket:
+                response = await after(response)
+            if not websocket.accepted:
+                await websocket.send_denial(response)
+        else:
+            for after in chain.after_websocket:
+                await after(None)
+    except WebSocketDisconnect:
+        pass  # The client went away: an ordinary end, not an error.
+    except Exception as exc:
+        error = exc
+        await _handle_error(handler, websocket, chain, exc)
+    finally:
+        try:
+            if websocket.accepted and not websocket.closed:
+                try:
+                    await websocket.close(1000)
+                except (RuntimeError, OSError):
+                    pass  # Already gone.
+        finally:
+            try:
+                if signals.websocket_finished.receivers:
+                    await signals.send(signals.websocket_finished, app)
+            finally:
+                await ctx.pop(error)
+
+
+async def _run_handler(handler: RequestHandler, websocket: Websocket, chain: HandlerChain) -> Any:
+    for before in chain.before_websocket:
+        rv = await before()
+        if rv is not None:
+            return rv
+    if websocket.routing_exception is not None:
+        raise websocket.routing_exception
+    if chain.view is None:
+        raise RuntimeError(f"No handler is registered for the websocket endpoint {chain.endpoint!r}.")
+    view_args = websocket.view_args or {}
+    return await chain.view(**view_args)
+
+
+def _forbidden(app: AsyncFlask) -> Any:
+    from .exceptions import Forbidden
+
+    return Forbidden().get_response()
+
+
+async def _handle_error(handler: RequestHandler, websocket: Websocket, chain: HandlerChain, error: Exception) -> None:
+    app = handler.app
+    error_handler = handler.find_error_handler(error, chain.blueprints)
+    if error_handler is not None:
+        rv = await error_handler(error)
+        if not websocket.accepted and rv is not None:
+            await websocket.send_denial(handler.make_response(rv, chain))
+        elif websocket.accepted:
+            await websocket.close(1011)
+        return
+    if isinstance(error, HTTPException):
+        if not websocket.accepted:
+            await websocket.send_denial(error.get_response())
+        else:
+            await websocket.close(1011)
+        return
+    if handler.propagate():
+        raise error
+    app.logger.error(
+        "Exception on websocket %s", websocket.path, exc_info=(type(error), error, error.__traceback__)
+    )
+    if not websocket.accepted:
+        from .exceptions import InternalServerError
+
+        await websocket.send_denial(InternalServerError().get_response())
+    else:
+        await websocket.close(1011)
+
