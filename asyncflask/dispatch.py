@@ -218,9 +218,9 @@ class RequestHandler:
         try:
             if signals.request_started.receivers:
                 await signals.send(signals.request_started, app)
-            if not app.session_interface.open_lazily:
-                ctx.session = await app.session_interface.open_session_async(app, request)
             try:
+                if not app.session_interface.open_lazily:
+                    ctx.session = await app.session_interface.open_session_async(app, request)
                 response = await self._full_dispatch(ctx, request, chain)
             except Exception as exc:
                 error = exc

@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from . import signals
 from .exceptions import abort
 from .globals import _cv_context
 from .routing import BuildError
 
 if TYPE_CHECKING:
     from .app import AsyncFlask
+    from .ctx import AppContext
     from .wrappers import Response
 
-__all__ = ["abort", "build_url", "jsonify", "make_response", "redirect", "url_for"]
+__all__ = [
+    "abort",
+    "build_url",
+    "flash",
+    "get_flashed_messages",
+    "jsonify",
+    "make_response",
+    "redirect",
+    "url_for",
+]
 
 _LOCATION_SAFE = "/#%[]=:;$&()+,!?*@'~"
 _ANCHOR_SAFE = "%!#$&'()*+,/:;=?@"
@@ -116,7 +128,7 @@ def build_url(
     return f"{scheme}://{server}{url}"
 
 
-def redirect(location: str, code: int = 302, Response: type[Response] | None = None) -> Response:  # noqa: N803
+def redirect(location: str, code: int = 302, Response: type[Response] | None = None) -> Response:
     """A redirect response to `location` (302 by default), with a small HTML body.
 
     Args:
@@ -127,11 +139,11 @@ def redirect(location: str, code: int = 302, Response: type[Response] | None = N
     if Response is None:
         ctx = _cv_context.get(None)
         if ctx is not None:
-            Response = ctx.app.response_class  # noqa: N806
+            Response = ctx.app.response_class
         else:
             from .wrappers import Response as DefaultResponse
 
-            Response = DefaultResponse  # noqa: N806
+            Response = DefaultResponse
     target = quote(location, safe=_LOCATION_SAFE)
     shown = html.escape(location)
     body = (
@@ -157,3 +169,61 @@ async def make_response(*args: Any) -> Any:
 def jsonify(*args: Any, **kwargs: Any) -> Response:
     """A JSON response: one value as it is, several as a list, keywords as an object."""
     return _current_app().json.response(*args, **kwargs)
+
+
+# Where a request keeps the messages it took out of the session (see get_flashed_messages).
+_FLASHES_ATTR = "_asyncflask_flashes"
+
+
+def _connection_context(name: str) -> tuple[AppContext, Any]:
+    ctx = _cv_context.get(None)
+    connection = None if ctx is None else ctx.request if ctx.request is not None else ctx.websocket
+    if ctx is None or connection is None:
+        raise RuntimeError(
+            f"{name}() uses the session, which exists only while a request is handled; in a test,"
+            " use 'async with app.test_request_context(\"/\"):'."
+        )
+    return ctx, connection
+
+
+async def flash(message: str, category: str = "message") -> None:
+    """Store a message in the session for a later request to show (`get_flashed_messages`).
+
+    Args:
+        message: the message text.
+        category: a label for the message, such as `"message"`, `"error"`, `"info"`, `"warning"`.
+    """
+    ctx = _connection_context("flash")[0]
+    session = ctx.session
+    # Reassigned rather than appended in place, so the session sees the change (and a
+    # server-side session interface stores it).
+    flashes = session.get("_flashes", [])
+    flashes.append((category, message))
+    session["_flashes"] = flashes
+    if signals.message_flashed.receivers:
+        await signals.send(signals.message_flashed, ctx.app, message=message, category=category)
+
+
+def get_flashed_messages(
+    with_categories: bool = False, category_filter: Iterable[str] = ()
+) -> list[str] | list[tuple[str, str]]:
+    """Take the flashed messages out of the session; later calls in the same request get the same ones.
+
+    Args:
+        with_categories: return `(category, message)` pairs instead of messages.
+        category_filter: only messages in these categories.
+
+    Returns:
+        The messages (or pairs), oldest first.
+    """
+    ctx, connection = _connection_context("get_flashed_messages")
+    flashes: list[tuple[str, str]] | None = getattr(connection, _FLASHES_ATTR, None)
+    if flashes is None:
+        session = ctx.session
+        flashes = session.pop("_flashes") if "_flashes" in session else []
+        setattr(connection, _FLASHES_ATTR, flashes)
+    if category_filter:
+        flashes = [item for item in flashes if item[0] in category_filter]
+    if not with_categories:
+        return [item[1] for item in flashes]
+    return flashes

@@ -8,11 +8,12 @@ elsewhere (a server-side store).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, MutableMapping
+import sys
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadData, URLSafeTimedSerializer
 
 from .tag import TaggedJSONSerializer
 
@@ -34,12 +35,23 @@ __all__ = [
 
 session_json_serializer = TaggedJSONSerializer()
 
+_NO_SECRET_KEY = (
+    "The session is unavailable because no secret key was set. Set the SECRET_KEY config value"
+    " (app.secret_key = ...) to a long random string to use the session."
+)
+# http.cookies knows the Partitioned attribute from Python 3.14 on; Starlette refuses it before.
+_NATIVE_PARTITIONED = sys.version_info >= (3, 14)
+_SAMESITE_VALUES = ("strict", "lax", "none")
+
 
 class SessionMixin(MutableMapping[str, Any]):
     """What every session offers besides being a dict: `permanent`, `new`, `modified`, `accessed`."""
 
+    #: Whether the session was just created (not every backend can tell; False by default).
     new = False
+    #: Whether the session changed and must be saved. Backends that cannot tell say True.
     modified = True
+    #: Whether the session was read or written (then the response gets `Vary: Cookie`).
     accessed = True
 
     @property
@@ -52,16 +64,20 @@ class SessionMixin(MutableMapping[str, Any]):
         self["_permanent"] = bool(value)
 
 
-class SecureCookieSession(dict[str, Any], SessionMixin):  # type: ignore[misc]
-    """The session dict: records reads (`accessed`) and writes (`modified`)."""
+class SecureCookieSession(dict[str, Any], SessionMixin):
+    """The session dict: records reads (`accessed`) and writes (`modified`).
+
+    Only the dict itself is watched: after changing a nested value in place
+    (`session["cart"].append(x)`), set `session.modified = True` so it is saved.
+    """
 
     modified = False
     accessed = False
 
-    def __init__(self, initial: Any = None) -> None:
+    def __init__(self, initial: Mapping[str, Any] | Iterable[tuple[str, Any]] | None = None) -> None:
         super().__init__(initial or ())
 
-    def _write(self) -> None:
+    def _changed(self) -> None:
         self.modified = True
         self.accessed = True
 
@@ -72,12 +88,6 @@ class SecureCookieSession(dict[str, Any], SessionMixin):  # type: ignore[misc]
     def get(self, key: str, default: Any = None) -> Any:
         self.accessed = True
         return super().get(key, default)
-
-    def setdefault(self, key: str, default: Any = None) -> Any:
-        self.accessed = True
-        if key not in self:
-            self.modified = True
-        return super().setdefault(key, default)
 
     def __contains__(self, key: object) -> bool:
         self.accessed = True
@@ -91,29 +101,13 @@ class SecureCookieSession(dict[str, Any], SessionMixin):  # type: ignore[misc]
         self.accessed = True
         return super().__len__()
 
-    def __setitem__(self, key: str, value: Any) -> None:
-        self._write()
-        super().__setitem__(key, value)
+    def __eq__(self, other: object) -> bool:
+        self.accessed = True
+        return super().__eq__(other)
 
-    def __delitem__(self, key: str) -> None:
-        self._write()
-        super().__delitem__(key)
-
-    def pop(self, key: str, *default: Any) -> Any:
-        self._write()
-        return super().pop(key, *default)
-
-    def popitem(self) -> tuple[str, Any]:
-        self._write()
-        return super().popitem()
-
-    def clear(self) -> None:
-        self._write()
-        super().clear()
-
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        self._write()
-        super().update(*args, **kwargs)
+    def __ne__(self, other: object) -> bool:
+        self.accessed = True
+        return super().__ne__(other)
 
     def keys(self) -> Any:
         self.accessed = True
@@ -127,6 +121,55 @@ class SecureCookieSession(dict[str, Any], SessionMixin):  # type: ignore[misc]
         self.accessed = True
         return super().items()
 
+    def copy(self) -> dict[str, Any]:
+        self.accessed = True
+        return dict(super().items())
+
+    # Writes count only once they succeed, and removing a missing key or setting a default
+    # that already exists is no change (as in Werkzeug's CallbackDict, which Flask uses).
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        super().__setitem__(key, value)
+        self._changed()
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        self._changed()
+
+    def setdefault(self, key: str, default: Any = None) -> Any:
+        self.accessed = True
+        changed = not super().__contains__(key)
+        value = super().setdefault(key, default)
+        if changed:
+            self._changed()
+        return value
+
+    def pop(self, key: str, *default: Any) -> Any:
+        self.accessed = True
+        changed = super().__contains__(key)
+        value = super().pop(key, *default)
+        if changed:
+            self._changed()
+        return value
+
+    def popitem(self) -> tuple[str, Any]:
+        item = super().popitem()
+        self._changed()
+        return item
+
+    def clear(self) -> None:
+        super().clear()
+        self._changed()
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        super().update(*args, **kwargs)
+        self._changed()
+
+    def __ior__(self, other: Any) -> SecureCookieSession:  # type: ignore[override,misc]
+        super().__ior__(other)
+        self._changed()
+        return self
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {dict.__repr__(self)}>"
 
@@ -135,25 +178,27 @@ class NullSession(SecureCookieSession):
     """The session when no `SECRET_KEY` is set: readable (empty), but writing raises."""
 
     def _fail(self, *args: Any, **kwargs: Any) -> Any:
-        raise RuntimeError(
-            "The session is unavailable because no secret key was set. Set the SECRET_KEY config"
-            " value (app.secret_key = ...) to a long random string to use the session."
-        )
+        raise RuntimeError(_NO_SECRET_KEY)
 
-    __setitem__ = __delitem__ = clear = pop = popitem = update = setdefault = _fail  # type: ignore[assignment]
+    __setitem__ = __delitem__ = clear = pop = popitem = update = setdefault = _fail
+    __ior__ = _fail
+    del _fail
 
 
 class SessionInterface:
     """How sessions are loaded and saved; subclass it to store them elsewhere.
 
-    Implement `open_session` and `save_session`. The cookie settings helpers read the
-    `SESSION_COOKIE_*` config keys.
+    Implement `open_session` and `save_session` (both async). The `get_cookie_*` helpers
+    read the `SESSION_COOKIE_*` config keys. Sessions are opened when a request starts,
+    unless `open_lazily` says the interface can open them synchronously on first use.
     """
 
+    #: The class of the stand-in session used when `open_session` returns None.
     null_session_class: type[SecureCookieSession] = NullSession
+    #: Whether the interface pickles sessions (extensions may care).
     pickle_based = False
-    # True when `open_session_now` can open the session synchronously on first access, so
-    # requests that never touch the session never pay for it.
+    #: True when `open_session_now` can open the session synchronously on first access, so
+    #: requests that never touch the session never pay for it.
     open_lazily = False
 
     def make_null_session(self, app: AsyncFlask) -> SecureCookieSession:
@@ -185,8 +230,8 @@ class SessionInterface:
         return bool(app.config["SESSION_COOKIE_SECURE"])
 
     def get_cookie_samesite(self, app: AsyncFlask) -> str | None:
-        """`SESSION_COOKIE_SAMESITE`."""
-        return app.config["SESSION_COOKIE_SAMESITE"]  # type: ignore[no-any-return]
+        """`SESSION_COOKIE_SAMESITE`: `"Strict"`, `"Lax"`, `"None"` or None (no attribute)."""
+        return app.config["SESSION_COOKIE_SAMESITE"] or None
 
     def get_cookie_partitioned(self, app: AsyncFlask) -> bool:
         """`SESSION_COOKIE_PARTITIONED`."""
@@ -228,23 +273,42 @@ class SessionInterface:
 
     async def save_for_context(self, app: AsyncFlask, ctx: AppContext, response: StarletteResponse) -> None:
         """Save the context's session at the end of a request, if there is one to save."""
-        if ctx._session is None:
-            if not (self.open_lazily and ctx.request is not None and self.refresh_untouched(app, ctx.request)):
+        if not ctx.session_opened:
+            request = ctx.request
+            if not (self.open_lazily and request is not None and self.refresh_untouched(app, request)):
                 return
         session = ctx.session
         if not self.is_null_session(session):
             await self.save_session(app, session, response)
 
 
-class SecureCookieSessionInterface(SessionInterface):
-    """The default: the session in a cookie signed with itsdangerous, exactly as Flask does."""
+def _lazy_sha1(string: bytes = b"") -> Any:
+    # FIPS builds may lack SHA-1: look it up only when a cookie is signed, so an app that
+    # sets another `digest_method` still works there.
+    return hashlib.sha1(string)
 
+
+class SecureCookieSessionInterface(SessionInterface):
+    """The default: the session in a cookie signed with itsdangerous, exactly as Flask does.
+
+    The cookie is read only when the session is first used. A subclass that overrides
+    `open_session` is awaited at the start of every request instead.
+    """
+
+    #: Mixed into the key so the same `SECRET_KEY` signs other things without collisions.
     salt = "cookie-session"
-    digest_method = staticmethod(hashlib.sha1)
+    digest_method = staticmethod(_lazy_sha1)
     key_derivation = "hmac"
     serializer = session_json_serializer
     session_class = SecureCookieSession
     open_lazily = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # The lazy path reads the cookie without calling `open_session`, so an override
+        # would be skipped silently; open eagerly unless the subclass says otherwise.
+        if "open_session" in cls.__dict__ and "open_lazily" not in cls.__dict__:
+            cls.open_lazily = False
 
     def get_signing_serializer(self, app: AsyncFlask) -> URLSafeTimedSerializer | None:
         """The serializer for the app's keys (None without `SECRET_KEY`)."""
@@ -254,43 +318,45 @@ class SecureCookieSessionInterface(SessionInterface):
         # itsdangerous signs with the last key and verifies with all of them.
         keys.append(app.secret_key)
         return URLSafeTimedSerializer(
-            keys,  # type: ignore[arg-type]
+            keys,
             salt=self.salt,
             serializer=self.serializer,
             signer_kwargs={"key_derivation": self.key_derivation, "digest_method": self.digest_method},
         )
 
-    def _load(self, app: AsyncFlask, request: Request) -> SessionMixin:
+    def load_cookie(self, app: AsyncFlask, value: str | None) -> SecureCookieSession | None:
+        """The session stored in a cookie value (None without `SECRET_KEY`).
+
+        A tampered, truncated, expired or otherwise unreadable cookie gives an empty session.
+        """
         serializer = self.get_signing_serializer(app)
         if serializer is None:
-            return self.make_null_session(app)
-        cookie = request.cookies.get(self.get_cookie_name(app))
-        if not cookie:
+            return None
+        if not value:
             return self.session_class()
         max_age = int(app.permanent_session_lifetime.total_seconds())
         try:
-            data = serializer.loads(cookie, max_age=max_age)
-        except BadSignature:
-            # Tampered, expired, truncated or garbage: start over with an empty session.
-            return self.session_class()
-        except Exception:
+            data = serializer.loads(value, max_age=max_age)
+        except BadData:
             return self.session_class()
         if not isinstance(data, dict):
             return self.session_class()
         return self.session_class(data)
 
     def open_session_now(self, app: AsyncFlask, ctx: AppContext) -> SessionMixin:
-        if ctx.request is None:
-            return self.make_null_session(app) if not app.secret_key else self.session_class()
-        return self._load(app, ctx.request)
+        connection = ctx.request if ctx.request is not None else ctx.websocket
+        cookie = connection.cookies.get(self.get_cookie_name(app)) if connection is not None else None
+        session = self.load_cookie(app, cookie)
+        return session if session is not None else self.make_null_session(app)
 
     async def open_session(self, app: AsyncFlask, request: Request) -> SessionMixin | None:
-        return self._load(app, request)
+        return self.load_cookie(app, request.cookies.get(self.get_cookie_name(app)))
 
     def refresh_untouched(self, app: AsyncFlask, request: Request) -> bool:
         # A permanent session's cookie is re-sent on every request; only a request that
         # carries the cookie can hold one.
-        return bool(app.config["SESSION_REFRESH_EACH_REQUEST"]) and self.get_cookie_name(app) in request.cookies
+        refresh = bool(app.config["SESSION_REFRESH_EACH_REQUEST"])
+        return refresh and self.get_cookie_name(app) in request.cookies
 
     async def save_session(self, app: AsyncFlask, session: SessionMixin, response: StarletteResponse) -> None:
         name = self.get_cookie_name(app)
@@ -298,56 +364,74 @@ class SecureCookieSessionInterface(SessionInterface):
         path = self.get_cookie_path(app)
         secure = self.get_cookie_secure(app)
         partitioned = self.get_cookie_partitioned(app)
-        samesite = self.get_cookie_samesite(app)
+        # As in Werkzeug: browsers ignore a Partitioned cookie that is not Secure.
+        secure = secure or partitioned
+        samesite = _check_samesite(self.get_cookie_samesite(app))
         httponly = self.get_cookie_httponly(app)
         if session.accessed:
-            response.headers.add_vary_header("Cookie")
+            _vary_cookie(response)
         if not session:
             if session.modified:
                 # The session was emptied: remove the cookie from the browser.
-                _delete_cookie(response, name, domain, path, secure, partitioned, samesite, httponly)
-                response.headers.add_vary_header("Cookie")
+                response.delete_cookie(
+                    name,
+                    domain=domain,
+                    path=path,
+                    secure=secure,
+                    httponly=httponly,
+                    samesite=samesite,  # type: ignore[arg-type]
+                    partitioned=partitioned and _NATIVE_PARTITIONED,
+                )
+                _partition(response, name, partitioned)
+                _vary_cookie(response)
             return
         if not self.should_set_cookie(app, session):
             return
         serializer = self.get_signing_serializer(app)
         if serializer is None:
-            raise RuntimeError(
-                "The session cannot be saved because no secret key was set. Set the SECRET_KEY config"
-                " value (app.secret_key = ...) to a long random string."
-            )
-        value = serializer.dumps(dict(session))
-        expires = self.get_expiration_time(app, session)
+            raise RuntimeError(_NO_SECRET_KEY)
+        value: str = serializer.dumps(dict(session))
         response.set_cookie(
             name,
-            value,  # type: ignore[arg-type]
-            expires=expires,
+            value,
+            expires=self.get_expiration_time(app, session),
             httponly=httponly,
             domain=domain,
             path=path,
             secure=secure,
             samesite=samesite,  # type: ignore[arg-type]
-            partitioned=partitioned,
+            partitioned=partitioned and _NATIVE_PARTITIONED,
         )
+        _partition(response, name, partitioned)
+        _vary_cookie(response)
+
+
+def _check_samesite(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if value.lower() not in _SAMESITE_VALUES:
+        raise ValueError(f"SESSION_COOKIE_SAMESITE must be 'Strict', 'Lax', 'None' or None, not {value!r}.")
+    return value.title()
+
+
+def _vary_cookie(response: StarletteResponse) -> None:
+    """Add `Cookie` to the response's Vary header, once."""
+    present = {
+        item.strip().lower() for header in response.headers.getlist("vary") for item in header.split(",")
+    }
+    if "cookie" not in present and "*" not in present:
         response.headers.add_vary_header("Cookie")
 
 
-def _delete_cookie(
-    response: StarletteResponse,
-    name: str,
-    domain: str | None,
-    path: str,
-    secure: bool,
-    partitioned: bool,
-    samesite: str | None,
-    httponly: bool,
-) -> None:
-    response.delete_cookie(
-        name,
-        domain=domain,
-        path=path,
-        secure=secure,
-        httponly=httponly,
-        samesite=samesite,  # type: ignore[arg-type]
-        partitioned=partitioned,
-    )
+def _partition(response: StarletteResponse, name: str, partitioned: bool) -> None:
+    """Mark the cookie just set as Partitioned where http.cookies cannot (Python < 3.14)."""
+    if not partitioned or _NATIVE_PARTITIONED:
+        return
+    prefix = f"{name}=".encode("latin-1")
+    raw = response.raw_headers
+    for index in range(len(raw) - 1, -1, -1):
+        key, value = raw[index]
+        if key == b"set-cookie" and value.startswith(prefix):
+            # Replaced in place: the response's header views share this list.
+            raw[index] = (key, value + b"; Partitioned")
+            return

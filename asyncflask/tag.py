@@ -2,13 +2,12 @@
 
 Plain JSON cannot round-trip tuples, bytes, UUIDs, datetimes or Markup, so such values
 are wrapped in a one-key object whose key is a tag (`{" t": [...]}`), and unwrapped on load.
+A one-key dict whose key happens to be a tag is itself tagged (`" di"`), so it stays a dict.
 """
 
 from __future__ import annotations
 
-import json
 from base64 import b64decode, b64encode
-from collections.abc import Callable
 from datetime import datetime, timezone
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
@@ -16,12 +15,21 @@ from uuid import UUID
 
 from markupsafe import Markup
 
+from .json import dumps, loads
+
 __all__ = ["JSONTag", "TaggedJSONSerializer"]
 
 
 class JSONTag:
-    """One tagged type: `check` recognises it, `to_json` / `to_python` convert it."""
+    """One tagged type: `check` recognises it, `to_json` / `to_python` convert it.
 
+    Args:
+        serializer: the `TaggedJSONSerializer` the tag belongs to (for nested values).
+    """
+
+    __slots__ = ("serializer",)
+
+    #: The tag's key in the JSON object; an empty key means "untagged" (dict and list walkers).
     key: str = ""
 
     def __init__(self, serializer: TaggedJSONSerializer) -> None:
@@ -47,6 +55,7 @@ class JSONTag:
 class TagDict(JSONTag):
     """A one-key dict whose key looks like a tag: the key gets a `__` suffix to stay literal."""
 
+    __slots__ = ()
     key = " di"
 
     def check(self, value: Any) -> bool:
@@ -64,10 +73,13 @@ class TagDict(JSONTag):
 class PassDict(JSONTag):
     """Any other dict: untagged, its values tagged."""
 
+    __slots__ = ()
+
     def check(self, value: Any) -> bool:
         return isinstance(value, dict)
 
     def to_json(self, value: Any) -> Any:
+        # JSON keys are strings anyway; tagging them would make them unhashable.
         return {key: self.serializer.tag(item) for key, item in value.items()}
 
     tag = to_json
@@ -76,6 +88,7 @@ class PassDict(JSONTag):
 class TagTuple(JSONTag):
     """A tuple, which JSON would turn into a list."""
 
+    __slots__ = ()
     key = " t"
 
     def check(self, value: Any) -> bool:
@@ -91,6 +104,8 @@ class TagTuple(JSONTag):
 class PassList(JSONTag):
     """A list: untagged, its items tagged."""
 
+    __slots__ = ()
+
     def check(self, value: Any) -> bool:
         return isinstance(value, list)
 
@@ -103,6 +118,7 @@ class PassList(JSONTag):
 class TagBytes(JSONTag):
     """Bytes, as base64."""
 
+    __slots__ = ()
     key = " b"
 
     def check(self, value: Any) -> bool:
@@ -118,6 +134,7 @@ class TagBytes(JSONTag):
 class TagMarkup(JSONTag):
     """Anything with `__html__` (Markup), kept as safe HTML."""
 
+    __slots__ = ()
     key = " m"
 
     def check(self, value: Any) -> bool:
@@ -133,6 +150,7 @@ class TagMarkup(JSONTag):
 class TagUUID(JSONTag):
     """A UUID, as 32 hex digits."""
 
+    __slots__ = ()
     key = " u"
 
     def check(self, value: Any) -> bool:
@@ -146,8 +164,9 @@ class TagUUID(JSONTag):
 
 
 class TagDateTime(JSONTag):
-    """A datetime, as an HTTP date (second precision, UTC)."""
+    """A datetime, as an HTTP date: second precision, UTC (a naive value is taken as UTC)."""
 
+    __slots__ = ()
     key = " d"
 
     def check(self, value: Any) -> bool:
@@ -164,8 +183,15 @@ class TagDateTime(JSONTag):
 
 
 class TaggedJSONSerializer:
-    """Serializes values with the tags above; `register` adds a tag for another type."""
+    """Serializes values with the tags above; `register` adds a tag for another type.
 
+    JSON goes through the current app's JSON provider (the standard library outside an
+    app), as Flask does, so both frameworks write the same text.
+    """
+
+    __slots__ = ("order", "tags")
+
+    #: Tag classes registered on creation, in checking order.
     default_tags: list[type[JSONTag]] = [
         TagDict,
         PassDict,
@@ -188,8 +214,11 @@ class TaggedJSONSerializer:
 
         Args:
             tag_class: the `JSONTag` subclass.
-            force: replace an existing tag with the same key.
-            index: where it goes in the checking order (default: last).
+            force: replace an existing tag with the same key instead of raising `KeyError`.
+            index: where it goes in the checking order (default: last); earlier tags win.
+
+        Raises:
+            KeyError: the key is already registered and `force` is false.
         """
         tag = tag_class(self)
         if tag.key:
@@ -209,18 +238,25 @@ class TaggedJSONSerializer:
         return value
 
     def untag(self, value: dict[str, Any]) -> Any:
-        """The `json.loads` object hook: unwrap a tagged object."""
+        """Unwrap one tagged object (its contents must already be untagged)."""
         if len(value) != 1:
             return value
         key = next(iter(value))
         tag = self.tags.get(key)
         return value if tag is None else tag.to_python(value[key])
 
+    def _untag_scan(self, value: Any) -> Any:
+        # Innermost first, so a tag's `to_python` always receives plain Python values.
+        if isinstance(value, dict):
+            return self.untag({key: self._untag_scan(item) for key, item in value.items()})
+        if isinstance(value, list):
+            return [self._untag_scan(item) for item in value]
+        return value
+
     def dumps(self, value: Any) -> str:
         """Tag and encode `value` as compact JSON."""
-        return json.dumps(self.tag(value), separators=(",", ":"))
+        return dumps(self.tag(value), separators=(",", ":"))
 
     def loads(self, value: str | bytes) -> Any:
         """Decode JSON and untag it."""
-        hook: Callable[[dict[str, Any]], Any] = self.untag
-        return json.loads(value, object_hook=hook)
+        return self._untag_scan(loads(value))
