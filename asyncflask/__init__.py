@@ -16,6 +16,7 @@ from .ctx import (
 from .exceptions import abort
 from .globals import current_app, g, request, session, websocket
 from .helpers import flash, get_flashed_messages, jsonify, make_response, redirect, url_for
+from .sending import send_file, send_from_directory
 from .templating import render_template, render_template_string, stream_template, stream_template_string
 from .wrappers import Request, Response
 
@@ -44,6 +45,8 @@ __all__ = [
     "render_template",
     "render_template_string",
     "request",
+    "send_file",
+    "send_from_directory",
     "session",
     "stream_template",
     "stream_template_string",

@@ -229,8 +229,11 @@ class RequestHandler:
                 send = _without_body(send)
             try:
                 await response(scope, receive, send)
-            except (ClientDisconnect, OSError):
+            except ClientDisconnect:
                 pass  # The client went away; there is no one left to tell.
+            except OSError as exc:
+                if type(exc).__name__ != "ClientDisconnected":  # uvicorn's name for a gone client
+                    app.logger.warning("Sending the response to %s failed: %s", request.path, exc)
             except Exception as exc:
                 # Headers are already on the wire: a second response is impossible, so log it
                 # and let the server cut the connection short.

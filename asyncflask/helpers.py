@@ -11,6 +11,7 @@ from . import signals
 from .exceptions import abort
 from .globals import _cv_context
 from .routing import BuildError
+from .sending import send_file, send_from_directory
 
 if TYPE_CHECKING:
     from .app import AsyncFlask
@@ -25,6 +26,8 @@ __all__ = [
     "jsonify",
     "make_response",
     "redirect",
+    "send_file",
+    "send_from_directory",
     "url_for",
 ]
 
