@@ -247,10 +247,12 @@ class AsyncFlask(TemplatingMixin, Scaffold):
                     f"View function mapping is overwriting an existing endpoint function: {endpoint}."
                     " Give one of the views another endpoint name."
                 )
-            self.view_functions[endpoint] = view_func
         self.url_map.server_name = self.config["SERVER_NAME"]
         url_rule.app = self._handler.handle_matched
         self.url_map.add(url_rule)
+        # Only once the rule compiled: a rejected rule must not leave its view behind.
+        if view_func is not None:
+            self.view_functions[endpoint] = view_func
         self._invalidate()
 
     @setupmethod

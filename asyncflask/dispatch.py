@@ -165,9 +165,10 @@ class RequestHandler:
             if redirect.new_url.startswith("/"):
                 # Absolute, like Werkzeug, and the query string survives the redirect.
                 query = request.query_string.decode("latin-1")
-                redirect.new_url = (
-                    request.url_root.rstrip("/") + redirect.new_url + (f"?{query}" if query else "")
-                )
+                base, sep, fragment = redirect.new_url.partition("#")
+                if query:
+                    base += ("&" if "?" in base else "?") + query
+                redirect.new_url = request.url_root.rstrip("/") + base + sep + fragment
             request.routing_exception = redirect
         except HTTPException as error:
             request.routing_exception = error

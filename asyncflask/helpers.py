@@ -108,7 +108,16 @@ def build_url(
     url = quote(root, safe="/:@!$&'()*+,;=~") + path
     if anchor is not None:
         url += "#" + quote(anchor, safe=_ANCHOR_SAFE)
-    if not external and host is None:
+    # A host rule built for the host the request came in on stays a relative URL.
+    same_host = (
+        host is not None
+        and connection is not None
+        and (
+            host.lower() == connection.host.lower()
+            or (":" not in host and connection.host.lower().rpartition(":")[0] == host.lower())
+        )
+    )
+    if not external and (host is None or same_host):
         return url
     if connection is not None:
         server = connection.host
@@ -121,7 +130,7 @@ def build_url(
                 " Also configure 'APPLICATION_ROOT' and 'PREFERRED_URL_SCHEME' as needed."
             )
         default_scheme = app.config["PREFERRED_URL_SCHEME"]
-    if host is not None:
+    if host is not None and not same_host:
         server = host
     scheme = scheme or default_scheme
     if rule.websocket:

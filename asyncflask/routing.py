@@ -3,14 +3,15 @@
 A `Rule` is a Starlette route (`matches`, `url_path_for`, `handle`), so anything that walks
 routes keeps working. The `Map` holds the rules and converters of one app and answers
 "which rule serves this path?" through an index: fully static paths in a dict, the other
-rules bucketed by their first path segment, so the cost of a match does not grow with the
-number of rules.
+rules in a tree keyed by their leading static segments, so the cost of a match does not grow
+with the number of rules.
 """
 
 from __future__ import annotations
 
 import ast
 import difflib
+import inspect
 import re
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -42,6 +43,7 @@ __all__ = [
 ]
 
 _URL_SAFE = "!$&'()*+,/:;=@"
+_QUERY_SAFE = "!$'()*,/:;?@"
 
 
 class ValidationError(ValueError):
@@ -142,11 +144,12 @@ class AnyConverter(BaseConverter):
         super().__init__(map)
         if not items:
             raise ValueError("The 'any' converter needs at least one choice, e.g. <any(a, b):kind>.")
-        self.items = items
-        self.regex = "(?:" + "|".join(re.escape(str(item)) for item in items) + ")"
+        # Compared as text: `any(1, 2)` parses its choices as ints, the URL gives strings.
+        self.items = tuple(str(item) for item in items)
+        self.regex = "(?:" + "|".join(re.escape(item) for item in self.items) + ")"
 
     def to_url(self, value: Any) -> str:
-        if value not in self.items:
+        if str(value) not in self.items:
             raise ValueError(f"{value!r} is not one of {', '.join(map(repr, self.items))}.")
         return super().to_url(value)
 
@@ -321,8 +324,14 @@ class Rule(BaseRoute):
         # Filled by `bind`:
         self._regex: re.Pattern[str] | None = None
         self._host_regex: re.Pattern[str] | None = None
+        self._host_keeps_port = False
         self._converters: dict[str, BaseConverter] = {}
+        self._path_converters: dict[str, BaseConverter] = {}
         self._parts: list[tuple[bool, str]] = []
+        self._host_parts: list[tuple[bool, str]] = []
+        # Rules of the same endpoint whose defaults make them the canonical URL for this one
+        # (`/page/` with page=1 for `/page/<int:page>`); filled by the map's index.
+        self._default_rules: tuple[Rule, ...] = ()
         self.is_static = False
         self.sort_key: tuple[tuple[int, int], ...] = ()
         self.static_prefix: tuple[str, ...] = ()
@@ -347,29 +356,50 @@ class Rule(BaseRoute):
             pattern = pattern[: -len(re.escape("/"))] + "/?"
         elif not strict and len(self.rule) > 1:
             pattern += "/?"
-        self._regex = re.compile(f"^{pattern}$")
-        self._parts = parts
-        self._converters = converters
-        self.arguments = set(converters)
-        if self.defaults:
-            self.arguments |= set(self.defaults)
-        self.sort_key = tuple(sort_key)
+        # \Z, not $: "$" also matches before a final newline, so "/user/1%0A" would be user 1.
+        self._regex = re.compile(f"^{pattern}\\Z")
+        # Static text is built quoted, as Werkzeug does ("/a b" builds "/a%20b").
+        self._parts = [(is_var, text if is_var else quote(text, safe=_URL_SAFE)) for is_var, text in parts]
+        self._path_converters = converters
+        # The end of the rule sorts after any part, so where one rule's parts begin another's,
+        # the longer one is tried first: `/<path:p>/raw` before `/<path:p>`, as in Werkzeug.
+        self.sort_key = (*sort_key, (2, 0))
         self.is_static = not converters and strict
-        host_pattern = self._host_pattern(map)
-        if host_pattern is not None:
-            host_regex, _, host_converters, _ = self._compile(host_pattern, map)
-            self._host_regex = re.compile(f"^{host_regex}$", re.IGNORECASE)
-            self._host_parts = self._compile(host_pattern, map)[1]
-            self._converters.update(host_converters)
-            self.arguments |= set(host_converters)
-        # The leading segments without variables: where the rule sits in the map's index.
+        self.bind_host(map)
+        # The leading segments without variables: where the rule sits in the map's index. A
+        # rule with an optional trailing slash also matches without it, so its last
+        # segment is not a prefix of every path it matches.
         segments = self.rule[1:].split("/")
+        if not strict and self.rule.endswith("/"):
+            segments.pop()
         prefix: list[str] = []
         for segment in segments[:-1]:
             if "<" in segment:
                 break
             prefix.append(segment)
         self.static_prefix = tuple(prefix)
+
+    def bind_host(self, map: Map) -> None:
+        """Compile the host part (host rules, or subdomains of the map's `server_name`)."""
+        self._converters = dict(self._path_converters)
+        self.arguments = set(self._converters) | set(self.defaults or ())
+        host_pattern = self._host_pattern(map)
+        if host_pattern is None:
+            self._host_regex = None
+            self._host_parts = []
+            return
+        host_regex, host_parts, host_converters, _ = self._compile(host_pattern, map)
+        for name in host_converters:
+            if name in self._converters:
+                raise ValueError(
+                    f"The rule {self.rule!r} uses the variable name {name!r} in its host and path."
+                )
+        self._host_regex = re.compile(f"^{host_regex}\\Z", re.IGNORECASE)
+        # A pattern without a port matches any port ("example.org:8080" fits "example.org").
+        self._host_keeps_port = ":" in host_pattern
+        self._host_parts = host_parts
+        self._converters.update(host_converters)
+        self.arguments |= set(host_converters)
 
     def _host_pattern(self, map: Map) -> str | None:
         if map.host_matching:
@@ -390,6 +420,11 @@ class Rule(BaseRoute):
         weights: list[tuple[int, int]] = []
         for converter_name, args, value in parse_rule(text):
             if converter_name is None:
+                if "<" in value:
+                    raise ValueError(
+                        f"The rule {text!r} is malformed near {value!r}: write a variable as"
+                        " <name> or <converter:name>, e.g. <int:id>."
+                    )
                 regex.append(re.escape(value))
                 parts.append((False, value))
                 weights.extend((0, -len(segment)) for segment in value.split("/") if segment)
@@ -417,7 +452,9 @@ class Rule(BaseRoute):
         """The view arguments when `path` (and `host`) fit this rule, else None."""
         values: dict[str, Any] = {}
         if self._host_regex is not None:
-            host_match = self._host_regex.match((host or "").rsplit(":", 1)[0] if host else "")
+            if host and not self._host_keeps_port and not host.endswith("]"):
+                host = host.rpartition(":")[0] or host
+            host_match = self._host_regex.match(host or "")
             if host_match is None:
                 return None
             for key, text in host_match.groupdict().items():
@@ -444,7 +481,10 @@ class Rule(BaseRoute):
         """Starlette's route protocol: FULL, PARTIAL (wrong method) or NONE."""
         if (scope["type"] == "websocket") != self.websocket:
             return Match.NONE, {}
-        path = scope["path"][len(scope.get("root_path", "")) :] or "/"
+        path: str = scope["path"]
+        root_path: str = scope.get("root_path", "")
+        if root_path and path.startswith(root_path):
+            path = path[len(root_path) :] or "/"
         host = None
         for name, value in scope.get("headers", ()):
             if name == b"host":
@@ -461,6 +501,17 @@ class Rule(BaseRoute):
         """Starlette's route protocol: serve a matched request through the app."""
         if self.app is None:
             raise RuntimeError(f"The rule {self.rule!r} is not attached to an application.")
+        if scope["type"] == "http":
+            # A router hands over PARTIAL matches too (wrong method): answer them as Starlette's
+            # `Route` does, with a 405, rather than running the view.
+            error: HTTPException | None = None
+            if self.methods is not None and scope["method"] not in self.methods:
+                error = MethodNotAllowed(valid_methods=sorted(self.methods))
+            elif self.redirect_to is not None and self.map is not None:
+                error = RequestRedirect(self.map.redirect_target(self, dict(scope.get("path_params", {}))))
+            if error is not None:
+                await error.get_response()(scope, receive, send)
+                return
         scope["route"] = self
         await self.app(scope, receive, send)
 
@@ -498,7 +549,11 @@ class Rule(BaseRoute):
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
         """Starlette's route protocol: the path for this endpoint and exactly these values."""
-        if name != self.endpoint or set(path_params) - self.arguments or not self.suitable_for(path_params, None):
+        if (
+            name != self.endpoint
+            or set(path_params) - self.arguments
+            or not self.suitable_for(path_params, None)
+        ):
             raise NoMatchFound(name, path_params)
         return URLPath(path=self.build(path_params)[1], protocol="websocket" if self.websocket else "http")
 
@@ -519,22 +574,45 @@ class Map:
 
     def __init__(
         self,
+        rules: Iterable[Rule] = (),
         *,
         strict_slashes: bool = True,
         host_matching: bool = False,
         subdomain_matching: bool = False,
+        server_name: str | None = None,
+        converters: Mapping[str, type[BaseConverter]] | None = None,
     ) -> None:
         self.converters: dict[str, type[BaseConverter]] = dict(DEFAULT_CONVERTERS)
+        if converters:
+            self.converters.update(converters)
         self.strict_slashes = strict_slashes
         self.host_matching = host_matching
         self.subdomain_matching = subdomain_matching
-        self.server_name: str | None = None
+        self._server_name = server_name
         self._rules: list[Rule] = []
         self._by_endpoint: dict[str, list[Rule]] = {}
         self._index_ready = False
         self._static: dict[str, tuple[Rule, ...]] = {}
         self._tree = _IndexNode()
         self._needs_host = False
+        for rule in rules:
+            self.add(rule)
+
+    @property
+    def server_name(self) -> str | None:
+        """`SERVER_NAME`: the host that subdomain rules (and `subdomain_matching`) are relative to."""
+        return self._server_name
+
+    @server_name.setter
+    def server_name(self, value: str | None) -> None:
+        if value == self._server_name:
+            return
+        self._server_name = value
+        # Host patterns depend on it: recompile them, so a SERVER_NAME set after the routes
+        # were registered still takes effect.
+        for rule in self._rules:
+            rule.bind_host(self)
+        self._index_ready = False
 
     def add(self, rule: Rule) -> None:
         """Compile and add a rule."""
@@ -551,6 +629,10 @@ class Map:
         if not self._index_ready:
             self._build_index()
         return self._needs_host
+
+    def is_endpoint_expecting(self, endpoint: str, *arguments: str) -> bool:
+        """Whether some rule of `endpoint` takes all of `arguments` (for `url_defaults` functions)."""
+        return any(set(arguments) <= rule.arguments for rule in self._by_endpoint.get(endpoint, ()))
 
     def iter_rules(self, endpoint: str | None = None) -> Iterator[Rule]:
         """Every rule, or those of one endpoint, in registration order."""
@@ -582,6 +664,15 @@ class Map:
         self._static = {path: tuple(rules) for path, rules in static.items()}
         self._tree = tree
         self._needs_host = any(rule._host_regex is not None for rule in self._rules)
+        for rules in self._by_endpoint.values():
+            for position, rule in enumerate(rules):
+                # Werkzeug's `redirect_defaults`: `/page/1` redirects to `/page/` when that rule
+                # has defaults={"page": 1}. Only rules listed earlier (preferred for building) count.
+                rule._default_rules = tuple(
+                    other
+                    for other in rules[:position]
+                    if other.defaults and other.arguments == rule.arguments and not other.websocket
+                )
         self._index_ready = True
 
     def _candidates(self, path: str) -> Iterator[Rule]:
@@ -633,7 +724,9 @@ class Map:
                 continue
             if rule.methods is None or method in rule.methods:
                 if rule.redirect_to is not None:
-                    raise RequestRedirect(self._redirect_target(rule, values))
+                    raise RequestRedirect(self.redirect_target(rule, values))
+                if rule._default_rules:
+                    self._redirect_to_defaults(rule, values, method)
                 return rule, values
             if allowed is None:
                 allowed = set()
@@ -642,7 +735,11 @@ class Map:
             raise MethodNotAllowed(valid_methods=sorted(allowed))
         if not path.endswith("/"):
             for rule in self._candidates(path + "/"):
-                if rule.websocket is websocket and rule.strict_slashes and rule.match(path + "/", host) is not None:
+                if (
+                    rule.websocket is websocket
+                    and rule.strict_slashes
+                    and rule.match(path + "/", host) is not None
+                ):
                     raise RequestRedirect(path + "/")
         raise NotFound()
 
@@ -656,15 +753,34 @@ class Map:
                 methods |= rule.methods or {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
         return sorted(methods)
 
-    def _redirect_target(self, rule: Rule, values: dict[str, Any]) -> str:
+    def _redirect_to_defaults(self, rule: Rule, values: dict[str, Any], method: str) -> None:
+        for other in rule._default_rules:
+            if other.suitable_for(values, method):
+                raise RequestRedirect(other.build({**values, **(other.defaults or {})})[1])
+
+    def redirect_target(self, rule: Rule, values: dict[str, Any]) -> str:
+        """Where a rule's `redirect_to` sends a request that matched it with `values`.
+
+        A callable is called as Werkzeug does, `redirect_to(map, **values)` (the map stands
+        in for Werkzeug's adapter), or with the values alone if it takes no extra argument.
+        """
         target = rule.redirect_to
         if callable(target):
-            return str(target(**values))
-        assert target is not None
+            try:
+                inspect.signature(target).bind(self, **values)
+            except TypeError:
+                return str(target(**values))
+            except ValueError:  # no signature (a builtin): assume Werkzeug's convention
+                pass
+            return str(target(self, **values))
+        if target is None:
+            raise ValueError(f"The rule {rule.rule!r} has no 'redirect_to'.")
 
         def substitute(match: re.Match[str]) -> str:
             name = match.group("variable")
-            return rule._converters[name].to_url(values[name]) if name in rule._converters else str(values[name])
+            return (
+                rule._converters[name].to_url(values[name]) if name in rule._converters else str(values[name])
+            )
 
         return _VARIABLE.sub(substitute, target)
 
@@ -703,7 +819,9 @@ class Map:
                     if query:
                         path += "?" + query
                 return rule, host, path
-        missing = sorted(set().union(*(r.arguments for r in rules)) - set(clean) - set(rules[0].defaults or ()))
+        missing = sorted(
+            set().union(*(r.arguments for r in rules)) - set(clean) - set(rules[0].defaults or ())
+        )
         if method is not None and not any(r.methods is None or method in r.methods for r in rules):
             hint = f"The endpoint does not serve the method {method!r}."
         elif missing:
@@ -740,4 +858,5 @@ def _encode_query(items: Iterable[tuple[str, Any]]) -> str:
             continue
         else:
             pairs.append((key, str(value)))
-    return urlencode(pairs)
+    # Werkzeug's safe set, so `url_for(..., next="/a/b")` gives `?next=/a/b` as in Flask.
+    return urlencode(pairs, safe=_QUERY_SAFE)
