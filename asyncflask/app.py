@@ -91,6 +91,7 @@ class AsyncFlask(TemplatingMixin, Scaffold):
         self.config = self.config_class(
             self.instance_path if instance_relative_config else self.root_path, DEFAULT_CONFIG
         )
+        self.config["DEBUG"] = os.environ.get("ASYNCFLASK_DEBUG", "").lower() not in ("", "0", "false", "no")
         self.json: JSONProvider = self.json_provider_class(self)
         self.url_map = Map(host_matching=host_matching, subdomain_matching=subdomain_matching)
         self.extensions: dict[str, Any] = {}
@@ -148,8 +149,8 @@ class AsyncFlask(TemplatingMixin, Scaffold):
         """A `logging.Logger` named after the app, with a stderr handler if none is set up."""
         if self._logger is None:
             logger = logging.getLogger(self.name)
-            if logger.level == logging.NOTSET:
-                logger.setLevel(logging.DEBUG if self.debug else logging.INFO)
+            if self.debug and logger.level == logging.NOTSET:
+                logger.setLevel(logging.DEBUG)
             if not logger.hasHandlers():
                 handler = logging.StreamHandler()
                 handler.setFormatter(
@@ -371,27 +372,35 @@ class AsyncFlask(TemplatingMixin, Scaffold):
         """Start serving: freeze setup, run `before_serving` and the start of `while_serving`."""
         self._got_first_request = True
         self._handler.prepare()
-        async with self.app_context():
-            for func in self.before_serving_funcs:
-                await ensure_async(func)()
-            for gen_func in self.while_serving_gens:
-                gen = gen_func()
-                await gen.__anext__()
-                self._serving_gens.append(gen)
+        try:
+            async with self.app_context():
+                for func in self.before_serving_funcs:
+                    await ensure_async(func)()
+                for gen_func in self.while_serving_gens:
+                    gen = gen_func()
+                    await gen.__anext__()
+                    self._serving_gens.append(gen)
+        except BaseException:
+            # A failed start-up still closes the generators that did start.
+            while self._serving_gens:
+                await self._serving_gens.pop().aclose()
+            raise
 
     async def shutdown(self) -> None:
         """Stop serving: finish `while_serving`, run `after_serving`, wait for background tasks."""
-        async with self.app_context():
-            while self._serving_gens:
-                gen = self._serving_gens.pop()
-                try:
-                    await gen.__anext__()
-                except StopAsyncIteration:
-                    continue
-                raise RuntimeError(f"The while_serving generator {gen!r} must yield only once.")
-            for func in self.after_serving_funcs:
-                await ensure_async(func)()
-        await self._handler.wait_background(float(self.config["BACKGROUND_TASK_SHUTDOWN_TIMEOUT"]))
+        try:
+            async with self.app_context():
+                while self._serving_gens:
+                    gen = self._serving_gens.pop()
+                    try:
+                        await gen.__anext__()
+                    except StopAsyncIteration:
+                        continue
+                    raise RuntimeError(f"The while_serving generator {gen!r} must yield only once.")
+                for func in self.after_serving_funcs:
+                    await ensure_async(func)()
+        finally:
+            await self._handler.wait_background(float(self.config["BACKGROUND_TASK_SHUTDOWN_TIMEOUT"]))
 
     def add_background_task(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         """Run `func(*args, **kwargs)` in the background, with the app context.
@@ -487,9 +496,10 @@ class AsyncFlask(TemplatingMixin, Scaffold):
             wsgi: force the kind; by default a Flask app or anything with `wsgi_app` is WSGI.
         """
         if wsgi is None:
-            wsgi = hasattr(asgi_or_wsgi_app, "wsgi_app") or not inspect.iscoroutinefunction(
+            is_async = inspect.iscoroutinefunction(asgi_or_wsgi_app) or inspect.iscoroutinefunction(
                 getattr(asgi_or_wsgi_app, "__call__", None)
             )
+            wsgi = hasattr(asgi_or_wsgi_app, "wsgi_app") or not is_async
         if wsgi:
             try:
                 from a2wsgi import WSGIMiddleware

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Iterator
+import inspect
+from collections.abc import Callable, Iterator
 from contextvars import Token
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
 from .globals import _cv_context
 
@@ -24,6 +25,22 @@ _sentinel = object()
 
 class _AppCtxGlobals:
     """The `g` object: a plain namespace that lives for one request or app context."""
+
+    # Declared so type checkers accept any attribute on `g`, as with Flask's.
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self.__dict__[name] = value
+
+    def __delattr__(self, name: str) -> None:
+        try:
+            del self.__dict__[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
     def get(self, name: str, default: Any = None) -> Any:
         """The attribute `name`, or `default` when it is not set."""
@@ -120,6 +137,13 @@ class AppContext:
                 await self.app.do_teardown(self, exc)
         finally:
             _cv_context.reset(self._tokens.pop())
+            if not self._tokens and self.background_tasks:
+                # The work is over (for a served request, the response is out): start the
+                # background tasks it added, so none is lost, e.g. from test_request_context.
+                tasks = list(self.background_tasks)
+                self.background_tasks.clear()
+                for func, args, kwargs in tasks:
+                    self.app.add_background_task(func, *args, **kwargs)
 
     async def __aenter__(self) -> AppContext:
         self.push()
@@ -134,11 +158,16 @@ class AppContext:
         await self.pop(exc)
 
     def copy(self) -> AppContext:
-        """A new context for the same app, request, `g` and session (for spawned tasks)."""
+        """A new context for the same app, request, `g` and session (for spawned tasks).
+
+        Background tasks added through the copy join this context's, so they still start
+        after the response; after-request functions stay with the original.
+        """
         other = AppContext(self.app, self.request, self.websocket)
         other.g = self.g
         other.rule = self.rule
         other._session = self._session
+        other.background_tasks = self.background_tasks
         return other
 
     def __repr__(self) -> str:
@@ -182,36 +211,64 @@ def after_this_request(f: Callable[[Response], Any]) -> Callable[[Response], Any
     return f
 
 
-def _copy_context_decorator(
-    need_request: bool,
-) -> Callable[[Callable[P, Awaitable[R]]], Callable[P, Awaitable[R]]]:
-    def decorator(func: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+def _copy_context_decorator(need_request: bool) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    def decorator(func: Callable[P, R]) -> Callable[P, R]:
         ctx = _cv_context.get(None)
         if ctx is None or (need_request and ctx.request is None and ctx.websocket is None):
-            kind = "request" if need_request else "application"
-            raise RuntimeError(f"copy_current_{kind}_context needs an active {kind} context to copy.")
+            name, kind = ("request", "request") if need_request else ("app", "application")
+            raise RuntimeError(
+                f"copy_current_{name}_context needs an active {kind} context to copy; decorate the"
+                f" function while the {kind} context is active (for example in a view), then run it"
+                " elsewhere."
+            )
         copied = ctx.copy()
+        # Each call binds the copy with its own token: the same decorated function may run in
+        # several tasks at once, and a token can only be reset in the context that made it.
+        # The original owner tears the context down; a call only unbinds itself.
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def async_wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
+                token = _cv_context.set(copied)
+                try:
+                    return await func(*args, **kwargs)
+                finally:
+                    _cv_context.reset(token)
+
+            return cast("Callable[P, R]", async_wrapper)
 
         @functools.wraps(func)
-        async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            copied.push()
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            token = _cv_context.set(copied)
             try:
-                return await func(*args, **kwargs)
+                return func(*args, **kwargs)
             finally:
-                # The original owner tears the context down; the copy only unbinds itself.
-                _cv_context.reset(copied._tokens.pop())
+                _cv_context.reset(token)
 
         return wrapper
 
     return decorator
 
 
-def copy_current_app_context(func: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
-    """Bind `func` to the current app context, so it can run later in another task."""
+def copy_current_app_context(func: Callable[P, R]) -> Callable[P, R]:
+    """Bind `func` to the current app context, so it can run later in another task or thread.
+
+    Args:
+        func: an async or a plain function.
+
+    Returns:
+        A function of the same kind that runs `func` with this app context.
+    """
     return _copy_context_decorator(False)(func)
 
 
-def copy_current_request_context(func: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
-    """Bind `func` to the current request context, so it can run later in another task."""
-    return _copy_context_decorator(True)(func)
+def copy_current_request_context(func: Callable[P, R]) -> Callable[P, R]:
+    """Bind `func` to the current request context, so it can run later in another task or thread.
 
+    Args:
+        func: an async or a plain function.
+
+    Returns:
+        A function of the same kind that runs `func` with this request, `g` and session.
+    """
+    return _copy_context_decorator(True)(func)

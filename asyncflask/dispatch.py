@@ -16,6 +16,7 @@ from collections.abc import AsyncIterable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import anyio.from_thread
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect
@@ -162,14 +163,17 @@ class RequestHandler:
             host = request.host if app.config["TRUSTED_HOSTS"] is not None or app.url_map.needs_host else None
             rule, view_args = app.url_map.match(request.path, request.method, host)
         except RequestRedirect as redirect:
+            request.routing_exception = redirect
             if redirect.new_url.startswith("/"):
                 # Absolute, like Werkzeug, and the query string survives the redirect.
                 query = request.query_string.decode("latin-1")
                 base, sep, fragment = redirect.new_url.partition("#")
                 if query:
                     base += ("&" if "?" in base else "?") + query
-                redirect.new_url = request.url_root.rstrip("/") + base + sep + fragment
-            request.routing_exception = redirect
+                try:
+                    redirect.new_url = request.url_root.rstrip("/") + base + sep + fragment
+                except HTTPException as error:  # a malformed or untrusted Host
+                    request.routing_exception = error
         except HTTPException as error:
             request.routing_exception = error
         else:
@@ -192,6 +196,8 @@ class RequestHandler:
             match, child_scope = mount.matches(scope)
             if match is Match.FULL:
                 scope.update(child_scope)
+                # The mounted app's own URLs are built from its mount point.
+                scope["app_root_path"] = scope["root_path"]
                 await mount.handle(scope, receive, send)
                 return True
         if self.fallback is not None and scope["type"] == "http":
@@ -419,7 +425,8 @@ class RequestHandler:
 
     async def _handle_user_exception(self, error: Exception, chain: HandlerChain) -> Any:
         if isinstance(error, HTTPException) and not self._trap(error):
-            if isinstance(error, RequestRedirect):
+            if error.code is None or isinstance(error, RequestRedirect):
+                # A ready response (`abort(response)`) or a routing redirect is sent as it is.
                 return error
             handler = self.find_error_handler(error, chain.blueprints)
             return error if handler is None else await handler(error)
@@ -444,7 +451,11 @@ class RequestHandler:
         handler = self.find_error_handler(server_error, chain.blueprints)
         rv: Any = server_error
         if handler is not None:
-            rv = await handler(server_error)
+            try:
+                rv = await handler(server_error)
+            except Exception:
+                app.logger.exception("Exception in the 500 error handler on %s [%s]", request.path, request.method)
+                rv = server_error
         elif app.debug:
             rv = _debug_page(error)
         return await self._finalize(ctx, chain, rv, from_error_handler=True)
@@ -482,10 +493,15 @@ class RequestHandler:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
-            raise RuntimeError(
-                "add_background_task() needs a running event loop; call it from a view, a hook or"
-                " another async function."
-            ) from None
+            try:
+                # Called from a sync view or hook in a worker thread: start it on the loop.
+                anyio.from_thread.run_sync(self.spawn_background, func, args, kwargs)
+                return
+            except RuntimeError:
+                raise RuntimeError(
+                    "add_background_task() needs a running event loop; call it from a view, a hook"
+                    " or another async function."
+                ) from None
         task = loop.create_task(run())
         self._background.add(task)
         task.add_done_callback(self._background.discard)

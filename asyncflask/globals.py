@@ -118,7 +118,17 @@ class ContextProxy:
     def __ne__(self, other: object) -> bool:
         return bool(self.__getter() != other)
 
-    __hash__ = None  # type: ignore[assignment]
+    def __hash__(self) -> int:
+        return hash(self.__getter())
+
+    # `isinstance(current_app, AsyncFlask)` and `isinstance(request, Request)` hold, as with
+    # Werkzeug's proxies; unbound, the proxy is just a proxy.
+    @property  # type: ignore[misc]
+    def __class__(self) -> type[Any]:
+        try:
+            return type(self.__getter())
+        except RuntimeError:
+            return type(self)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.__getter()(*args, **kwargs)

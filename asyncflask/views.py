@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, ClassVar
+from collections.abc import Callable, Collection
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .dispatch import ensure_async
 from .exceptions import MethodNotAllowed
@@ -24,14 +24,23 @@ class View:
         provide_automatic_options: answer OPTIONS automatically.
     """
 
-    methods: ClassVar[set[str] | None] = None
+    methods: ClassVar[Collection[str] | None] = None
     provide_automatic_options: ClassVar[bool | None] = None
     decorators: ClassVar[list[Callable[..., Any]]] = []
     init_every_request: ClassVar[bool] = True
 
-    async def dispatch_request(self, **kwargs: Any) -> Any:
-        """Handle the request; the rule's variables arrive as keyword arguments."""
-        raise NotImplementedError()
+    if TYPE_CHECKING:
+        # Subclasses choose their own signature (the rule's variables) and may be sync or
+        # async, so type checkers see a callable of any shape rather than one fixed method.
+        dispatch_request: Callable[..., Any]
+    else:
+
+        async def dispatch_request(self, **kwargs: Any) -> Any:
+            """Handle the request; the rule's variables arrive as keyword arguments."""
+            raise NotImplementedError(
+                f"{type(self).__name__} must define 'dispatch_request' (or, for a MethodView, 'get',"
+                " 'post', ...)."
+            )
 
     @classmethod
     def as_view(cls, name: str, *class_args: Any, **class_kwargs: Any) -> Callable[..., Any]:
@@ -42,10 +51,12 @@ class View:
             *class_args: passed to the class on construction.
             **class_kwargs: passed to the class on construction.
         """
+        view: Callable[..., Any]
         if cls.init_every_request:
 
             async def view(**kwargs: Any) -> Any:
-                instance = view.view_class(*class_args, **class_kwargs)  # type: ignore[attr-defined]
+                # `view_class` is read per request (as in Flask), from the outermost function.
+                instance = registered.view_class(*class_args, **class_kwargs)  # type: ignore[attr-defined]
                 return await ensure_async(instance.dispatch_request)(**kwargs)
 
         else:
@@ -54,15 +65,16 @@ class View:
             async def view(**kwargs: Any) -> Any:
                 return await ensure_async(shared.dispatch_request)(**kwargs)
 
+        registered = view
         for decorator in cls.decorators:
-            view = decorator(view)
-        view.view_class = cls  # type: ignore[attr-defined]
-        view.__name__ = name
-        view.__doc__ = cls.__doc__
-        view.__module__ = cls.__module__
-        view.methods = cls.methods  # type: ignore[attr-defined]
-        view.provide_automatic_options = cls.provide_automatic_options  # type: ignore[attr-defined]
-        return view
+            registered = decorator(registered)
+        registered.view_class = cls  # type: ignore[attr-defined]
+        registered.__name__ = name
+        registered.__doc__ = cls.__doc__
+        registered.__module__ = cls.__module__
+        registered.methods = cls.methods  # type: ignore[attr-defined]
+        registered.provide_automatic_options = cls.provide_automatic_options  # type: ignore[attr-defined]
+        return registered
 
 
 class MethodView(View):
