@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from .scaffold import Scaffold, setupmethod
 
@@ -21,15 +21,23 @@ _MISSING: Any = object()
 
 
 def _join_prefix(outer: str | None, inner: str | None) -> str | None:
-    if outer and inner:
+    """A nested blueprint's URL prefix: the parent's, then the child's (`None`: no prefix)."""
+    if outer is not None and inner is not None:
         return f"{outer.rstrip('/')}/{inner.lstrip('/')}"
-    return outer or inner
+    return inner if inner is not None else outer
 
 
 def _join_subdomain(outer: str | None, inner: str | None) -> str | None:
-    if outer and inner:
+    """A nested blueprint's subdomain: the child's below the parent's (`api` + `v1` → `v1.api`)."""
+    if outer is not None and inner is not None:
         return f"{inner}.{outer}"
-    return outer or inner
+    return inner if inner is not None else outer
+
+
+def _option(options: dict[str, Any], key: str, default: Any) -> Any:
+    """A registration option, where `None` (or leaving it out) means the blueprint's own value."""
+    value = options.get(key)
+    return default if value is None else value
 
 
 class BlueprintSetupState:
@@ -53,10 +61,10 @@ class BlueprintSetupState:
         self.blueprint = blueprint
         self.options = options
         self.first_registration = first_registration
-        self.subdomain = options.get("subdomain", blueprint.subdomain)
-        self.url_prefix = options.get("url_prefix", blueprint.url_prefix)
-        self.name = options.get("name", blueprint.name)
-        self.name_prefix = options.get("name_prefix", "")
+        self.subdomain: str | None = _option(options, "subdomain", blueprint.subdomain)
+        self.url_prefix: str | None = _option(options, "url_prefix", blueprint.url_prefix)
+        self.name: str = _option(options, "name", blueprint.name)
+        self.name_prefix: str = options.get("name_prefix") or ""
         self.url_defaults = dict(blueprint.url_values_defaults)
         self.url_defaults.update(options.get("url_defaults") or {})
 
@@ -109,7 +117,8 @@ class Blueprint(Scaffold):
         subdomain: the subdomain its rules match.
         url_defaults: default view arguments for every rule.
         root_path: the blueprint's folder (found from `import_name` by default).
-        cli_group: the name of its command group (`None` adds commands to the app's group).
+        cli_group: the name of its command group (default: the name it is registered under;
+            `None` adds its commands to the app's own group).
     """
 
     def __init__(
@@ -129,12 +138,15 @@ class Blueprint(Scaffold):
         if not name:
             raise ValueError("A blueprint needs a non-empty name.")
         if "." in name:
-            raise ValueError(f"The blueprint name {name!r} may not contain a dot; dots separate nested names.")
+            raise ValueError(
+                f"The blueprint name {name!r} may not contain a dot; dots separate nested names."
+            )
         self.name = name
         self.url_prefix = url_prefix
         self.subdomain = subdomain
         self.url_values_defaults = url_defaults or {}
-        self.cli_group = name if cli_group is _MISSING else cli_group
+        # Left out: the group is named after the blueprint as registered (its dotted name).
+        self.cli_group = cli_group
         self.deferred_functions: list[DeferredSetup] = []
         self._blueprints: list[tuple[Blueprint, dict[str, Any]]] = []
         self._got_registered_once = False
@@ -203,18 +215,27 @@ class Blueprint(Scaffold):
             )
         )
 
+    def get_send_file_max_age(self, filename: str | None) -> int | None:
+        """Seconds a static file of this blueprint may be cached; override it to choose.
+
+        Returns:
+            `None` (the default) leaves it to the app (`SEND_FILE_MAX_AGE_DEFAULT`).
+        """
+        return None
+
     async def send_static_file(self, filename: str) -> Any:
         """The view of the blueprint's `static` endpoint."""
         from .sending import send_from_directory
 
         if self.static_folder is None:
             raise RuntimeError(f"The blueprint {self.name!r} has no static folder.")
-        return await send_from_directory(self.static_folder, filename)
+        max_age = self.get_send_file_max_age(filename)
+        return await send_from_directory(self.static_folder, filename, max_age=max_age)
 
     def register(self, app: AsyncFlask, options: dict[str, Any]) -> None:
         """Replay everything recorded onto `app` (called by `app.register_blueprint`)."""
         name_prefix = options.get("name_prefix", "")
-        self_name = options.get("name", self.name)
+        self_name: str = _option(options, "name", self.name)
         if "." in self_name:
             raise ValueError(f"The blueprint name {self_name!r} may not contain a dot.")
         name = f"{name_prefix}.{self_name}".lstrip(".")
@@ -240,19 +261,20 @@ class Blueprint(Scaffold):
             deferred(state)
 
         if self._cli is not None and self._cli.commands:
-            if self.cli_group is None:
+            cli_group = options.get("cli_group", self.cli_group)
+            if cli_group is None:
                 app.cli.commands.update(self._cli.commands)
             else:
-                self._cli.name = self.cli_group
+                self._cli.name = name if cli_group is _MISSING else cli_group
                 app.cli.add_command(self._cli)
 
         for child, child_options in self._blueprints:
             child_options = dict(child_options)
             child_options["url_prefix"] = _join_prefix(
-                state.url_prefix, child_options.get("url_prefix", child.url_prefix)
+                state.url_prefix, _option(child_options, "url_prefix", child.url_prefix)
             )
             child_options["subdomain"] = _join_subdomain(
-                state.subdomain, child_options.get("subdomain", child.subdomain)
+                state.subdomain, _option(child_options, "subdomain", child.subdomain)
             )
             child_options["name_prefix"] = name
             child.register(app, child_options)
@@ -275,6 +297,8 @@ class Blueprint(Scaffold):
                 getattr(app, attribute)[name].extend(own)
         for code, handlers in self.error_handler_spec.get(None, {}).items():
             app.error_handler_spec[name][code].update(handlers)
+        # Views attached with `@bp.endpoint(name)` serve app-level rules, under that exact name.
+        app.view_functions.update(self.view_functions)
         app._invalidate()
 
     # -- app-wide variants --------------------------------------------------------------------
@@ -340,62 +364,69 @@ class Blueprint(Scaffold):
         self._on_app(lambda app: app.url_defaults(f))
         return f
 
-    @setupmethod
-    def app_template_filter(self, name: str | Callable[..., Any] | None = None) -> Any:
-        """Like `app.template_filter`: a filter for every template of the app (with or without
-        parentheses)."""
-        if callable(name):
-            self.add_app_template_filter(name)
-            return name
+    @overload
+    def app_template_filter(self, name: F) -> F: ...
 
-        def decorator(f: F) -> F:
-            self.add_app_template_filter(f, name=name)
-            return f
+    @overload
+    def app_template_filter(self, name: str | None = None) -> Callable[[F], F]: ...
 
-        return decorator
+    def app_template_filter(self, name: F | str | None = None) -> F | Callable[[F], F]:
+        """Like `app.template_filter`: a filter for every template of the app, used as
+        `@bp.app_template_filter`, `@bp.app_template_filter()` or `@bp.app_template_filter("name")`.
+        """
+        return _registering(self.add_app_template_filter, name)
 
     @setupmethod
     def add_app_template_filter(self, f: Callable[..., Any], name: str | None = None) -> None:
-        """Register a template filter on the app."""
+        """Register a template filter on the app (default name: the function's)."""
         self._on_app(lambda app: app.add_template_filter(f, name=name))
 
-    @setupmethod
-    def app_template_test(self, name: str | Callable[..., Any] | None = None) -> Any:
-        """Like `app.template_test`: a test for every template of the app (with or without
-        parentheses)."""
-        if callable(name):
-            self.add_app_template_test(name)
-            return name
+    @overload
+    def app_template_test(self, name: F) -> F: ...
 
-        def decorator(f: F) -> F:
-            self.add_app_template_test(f, name=name)
-            return f
+    @overload
+    def app_template_test(self, name: str | None = None) -> Callable[[F], F]: ...
 
-        return decorator
+    def app_template_test(self, name: F | str | None = None) -> F | Callable[[F], F]:
+        """Like `app.template_test`: a test for every template of the app, with or without
+        parentheses or a name."""
+        return _registering(self.add_app_template_test, name)
 
     @setupmethod
     def add_app_template_test(self, f: Callable[..., Any], name: str | None = None) -> None:
-        """Register a template test on the app."""
+        """Register a template test on the app (default name: the function's)."""
         self._on_app(lambda app: app.add_template_test(f, name=name))
 
-    @setupmethod
-    def app_template_global(self, name: str | Callable[..., Any] | None = None) -> Any:
-        """Like `app.template_global`: a global for every template of the app (with or without
-        parentheses)."""
-        if callable(name):
-            self.add_app_template_global(name)
-            return name
+    @overload
+    def app_template_global(self, name: F) -> F: ...
 
-        def decorator(f: F) -> F:
-            self.add_app_template_global(f, name=name)
-            return f
+    @overload
+    def app_template_global(self, name: str | None = None) -> Callable[[F], F]: ...
 
-        return decorator
+    def app_template_global(self, name: F | str | None = None) -> F | Callable[[F], F]:
+        """Like `app.template_global`: a global for every template of the app, with or without
+        parentheses or a name."""
+        return _registering(self.add_app_template_global, name)
 
     @setupmethod
     def add_app_template_global(self, f: Callable[..., Any], name: str | None = None) -> None:
-        """Register a template global on the app."""
+        """Register a template global on the app (default name: the function's)."""
         self._on_app(lambda app: app.add_template_global(f, name=name))
 
     def __repr__(self) -> str:
         return f"<Blueprint {self.name!r}>"
+
+
+def _registering(
+    add: Callable[[Callable[..., Any], str | None], None], name: F | str | None
+) -> F | Callable[[F], F]:
+    """A registration used bare (`name` is the function) or called (`name` is its name)."""
+    if callable(name):
+        add(name, None)
+        return name
+
+    def decorator(f: F) -> F:
+        add(f, name)
+        return f
+
+    return decorator

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable
+from datetime import datetime, timezone
+from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any
 
+from markupsafe import escape
 from starlette.websockets import WebSocketDisconnect
 
 if TYPE_CHECKING:
@@ -55,12 +57,15 @@ __all__ = [
 class HTTPException(Exception):
     """An error that maps to an HTTP status; its response is a small HTML page.
 
+    The base class (like a family of errors built on it) has no `code`, as in Werkzeug: an
+    error handler registered for it catches every HTTP error rather than only 500s.
+
     Args:
         description: replaces the class's default explanation.
         response: a ready response to send instead of the generated page.
     """
 
-    code: int = 500
+    code: int | None = None
     name: str = "Unknown Error"
     description: str = ""
 
@@ -72,15 +77,16 @@ class HTTPException(Exception):
 
     def get_description(self) -> str:
         """The explanation as an HTML paragraph."""
-        text = html.escape(self.description).replace("\n", "<br>")
+        # markupsafe (Jinja's) escapes as Werkzeug does, so error pages match Flask's byte for byte.
+        text = str(escape(self.description)).replace("\n", "<br>")
         return f"<p>{text}</p>"
 
     def get_body(self) -> str:
         """The HTML page sent for this error."""
         return (
             "<!doctype html>\n<html lang=en>\n"
-            f"<title>{self.code} {html.escape(self.name)}</title>\n"
-            f"<h1>{html.escape(self.name)}</h1>\n"
+            f"<title>{self._code_text} {escape(self.name)}</title>\n"
+            f"<h1>{escape(self.name)}</h1>\n"
             f"{self.get_description()}\n"
         )
 
@@ -98,13 +104,19 @@ class HTTPException(Exception):
             return self.response
         from .wrappers import Response
 
-        return Response(self.get_body(), status=self.code, headers=self.get_headers())
+        # An error without a code of its own is still an error, never a 200.
+        status = self.code if self.code is not None else 500
+        return Response(self.get_body(), status=status, headers=self.get_headers())
+
+    @property
+    def _code_text(self) -> str:
+        return str(self.code) if self.code is not None else "???"
 
     def __str__(self) -> str:
-        return f"{self.code} {self.name}: {self.description}"
+        return f"{self._code_text} {self.name}: {self.description}"
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} '{self.code}: {self.name}'>"
+        return f"<{type(self).__name__} '{self._code_text}: {self.name}'>"
 
 
 class BadRequest(HTTPException):
@@ -271,7 +283,7 @@ class RequestURITooLarge(HTTPException):
     """414: the URL is too long."""
 
     code = 414
-    name = "Request URI Too Large"
+    name = "Request URI Too Long"
     description = "The length of the requested URL exceeds the capacity limit for this server. The request cannot be processed."  # noqa: E501
 
 
@@ -288,6 +300,7 @@ class RequestedRangeNotSatisfiable(HTTPException):
 
     Args:
         length: the full size of the resource.
+        units: the range unit of the `Content-Range` header.
     """
 
     code = 416
@@ -297,16 +310,18 @@ class RequestedRangeNotSatisfiable(HTTPException):
     def __init__(
         self,
         length: int | None = None,
+        units: str = "bytes",
         description: str | None = None,
         response: StarletteResponse | None = None,
     ) -> None:
         super().__init__(description, response)
         self.length = length
+        self.units = units
 
     def get_headers(self) -> list[tuple[str, str]]:
         headers = super().get_headers()
         if self.length is not None:
-            headers.append(("Content-Range", f"bytes */{self.length}"))
+            headers.append(("Content-Range", f"{self.units} */{self.length}"))
         return headers
 
 
@@ -366,31 +381,41 @@ class PreconditionRequired(HTTPException):
     description = 'This request is required to be conditional; try using "If-Match" or "If-Unmodified-Since".'
 
 
-class TooManyRequests(HTTPException):
-    """429: rate limited.
+class _RetryAfter(HTTPException):
+    """An error that can tell the client when to retry (`Retry-After`).
 
     Args:
-        retry_after: seconds to put in the `Retry-After` header.
+        description: replaces the class's default explanation.
+        response: a ready response to send instead of the generated page.
+        retry_after: seconds to wait, or the datetime to retry at.
     """
-
-    code = 429
-    name = "Too Many Requests"
-    description = "This user has exceeded an allotted request count. Try again later."
 
     def __init__(
         self,
         description: str | None = None,
         response: StarletteResponse | None = None,
-        retry_after: int | None = None,
+        retry_after: int | datetime | None = None,
     ) -> None:
         super().__init__(description, response)
         self.retry_after = retry_after
 
     def get_headers(self) -> list[tuple[str, str]]:
         headers = super().get_headers()
-        if self.retry_after is not None:
-            headers.append(("Retry-After", str(self.retry_after)))
+        if isinstance(self.retry_after, datetime):
+            when = self.retry_after
+            when = when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when.astimezone(timezone.utc)
+            headers.append(("Retry-After", format_datetime(when, usegmt=True)))
+        elif self.retry_after is not None:
+            headers.append(("Retry-After", str(int(self.retry_after))))
         return headers
+
+
+class TooManyRequests(_RetryAfter):
+    """429: rate limited; `retry_after` fills the `Retry-After` header."""
+
+    code = 429
+    name = "Too Many Requests"
+    description = "This user has exceeded an allotted request count. Try again later."
 
 
 class RequestHeaderFieldsTooLarge(HTTPException):
@@ -433,7 +458,7 @@ class InternalServerError(HTTPException):
         self.original_exception = original_exception
 
 
-class NotImplemented(HTTPException):  # noqa: A001 - the status's own name
+class NotImplemented(HTTPException):  # the status's own name, as in Werkzeug
     """501: the server does not support this."""
 
     code = 501
@@ -449,8 +474,8 @@ class BadGateway(HTTPException):
     description = "The proxy server received an invalid response from an upstream server."
 
 
-class ServiceUnavailable(HTTPException):
-    """503: temporarily unable to serve."""
+class ServiceUnavailable(_RetryAfter):
+    """503: temporarily unable to serve; `retry_after` fills the `Retry-After` header."""
 
     code = 503
     name = "Service Unavailable"
@@ -482,9 +507,13 @@ class ClientDisconnected(BadRequest):
 
 default_exceptions: dict[int, type[HTTPException]] = {}
 for _cls in list(globals().values()):
-    if isinstance(_cls, type) and issubclass(_cls, HTTPException) and _cls is not HTTPException:
+    if isinstance(_cls, type) and issubclass(_cls, HTTPException) and _cls.code is not None:
         default_exceptions.setdefault(_cls.code, _cls)
 del _cls
+
+# Classes made by `abort()` for statuses without one, made once per status: a new class per
+# call would grow every cache keyed by exception type (the error-handler lookup is one).
+_uncommon_exceptions: dict[int, type[HTTPException]] = {}
 
 
 def _status_phrase(code: int) -> str:
@@ -509,10 +538,14 @@ def abort(status: int | StarletteResponse, description: str | None = None, **kwa
     """
     if not isinstance(status, int):
         raise HTTPException(response=status)
-    cls = default_exceptions.get(status)
+    cls = default_exceptions.get(status) or _uncommon_exceptions.get(status)
     if cls is None:
         if not 400 <= status <= 599:
             raise LookupError(f"abort() needs an error status from 400 to 599, got {status}.")
         # An uncommon status still gets a proper error with its standard reason phrase.
-        cls = type(f"HTTP{status}", (HTTPException,), {"code": status, "name": _status_phrase(status)})
-    raise cls(description, **kwargs)
+        name = _status_phrase(status)
+        cls = type(f"HTTP{status}", (HTTPException,), {"code": status, "name": name, "__module__": __name__})
+        _uncommon_exceptions[status] = cls
+    # By keyword: the first positional parameter is not the description for every class
+    # (`MethodNotAllowed(valid_methods)`, `RequestedRangeNotSatisfiable(length)`).
+    raise cls(description=description, **kwargs)

@@ -6,8 +6,8 @@ import dataclasses
 import decimal
 import json
 import uuid
-from datetime import date, datetime
-from email.utils import format_datetime, formatdate
+from datetime import date, datetime, timezone
+from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -52,13 +52,20 @@ class JSONProvider:
         return Response(f"{self.dumps(obj)}\n", mimetype="application/json")
 
 
+def _http_date(value: date) -> str:
+    """An HTTP date, as Werkzeug's `http_date`: naive values are UTC, aware ones are converted."""
+    if not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+    elif value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    else:
+        value = value.astimezone(timezone.utc)
+    return format_datetime(value, usegmt=True)
+
+
 def _default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return format_datetime(value, usegmt=value.tzinfo is not None) if value.tzinfo else formatdate(
-            value.timestamp(), usegmt=True
-        )
     if isinstance(value, date):
-        return formatdate(datetime(value.year, value.month, value.day).timestamp(), usegmt=True)
+        return _http_date(value)
     if isinstance(value, (decimal.Decimal, uuid.UUID)):
         return str(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime, formatdate
 from http import HTTPStatus
 from typing import IO, TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl, quote
@@ -13,10 +14,10 @@ from urllib.parse import parse_qsl, quote
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers, MutableHeaders, UploadFile
 from starlette.formparsers import FormParser, MultiPartException, MultiPartParser
-from starlette.requests import HTTPConnection
+from starlette.requests import ClientDisconnect, HTTPConnection
 from starlette.responses import Response as StarletteResponse
 from starlette.responses import StreamingResponse
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from .datastructures import CombinedMultiDict, ImmutableMultiDict, MIMEAccept
 from .exceptions import (
@@ -30,9 +31,23 @@ from .exceptions import (
 if TYPE_CHECKING:
     from .app import AsyncFlask
     from .routing import Rule
+    from .websockets import Websocket as Websocket
 
-__all__ = ["FileStorage", "Request", "Response"]
+__all__ = ["FileStorage", "Request", "Response", "Websocket"]
 
+
+def __getattr__(name: str) -> Any:
+    # `Websocket` lives in websockets.py (which imports Request from here); it is offered here
+    # too, lazily, so every connection wrapper can be imported from one module.
+    if name == "Websocket":
+        from .websockets import Websocket
+
+        return Websocket
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+# `get_json`'s cache, (normal, silent) results; Ellipsis (which JSON cannot produce) is "not yet".
+_NO_JSON: tuple[Any, Any] = (Ellipsis, Ellipsis)
 _FORBIDDEN_HEADER_CHARS = re.compile(r"[\r\n\x00]")
 # A Host header is a name or an IPv4/IPv6 literal with an optional port, nothing else.
 _VALID_HOST = re.compile(r"^(?:[A-Za-z0-9_.\-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$")
@@ -46,6 +61,14 @@ def _check_header(name: str, value: str) -> None:
             f"Header {name!r} contains a newline or NUL character, which would let it split into"
             " extra headers. Remove CR, LF and NUL from header names and values."
         )
+
+
+def _chunk_bytes(chunk: Any) -> bytes:
+    if isinstance(chunk, str):
+        return chunk.encode("utf-8")
+    if isinstance(chunk, (bytes, bytearray, memoryview)):
+        return bytes(chunk)
+    raise TypeError(f"A response body's items must be str or bytes, not {type(chunk).__name__}.")
 
 
 def content_type_for(mimetype: str) -> str:
@@ -152,6 +175,10 @@ class Request(HTTPConnection):
 
     url_rule: Rule | None
     view_args: dict[str, Any] | None
+    # Parsed on first use only (annotations, not assignments, so nothing is done per request).
+    _args: ImmutableMultiDict[str]
+    _host: str
+    _accept: MIMEAccept
 
     def __init__(self, scope: Scope, receive: Receive, app: AsyncFlask | None = None) -> None:
         self.scope = scope
@@ -162,7 +189,7 @@ class Request(HTTPConnection):
         self.routing_exception: Exception | None = None
         self._cached_data: bytes | None = None
         self._stream_consumed = False
-        self._cached_json: tuple[Any, Any] | None = None
+        self._cached_json: tuple[Any, Any] = _NO_JSON
         self._form: ImmutableMultiDict[str] | None = None
         self._files: ImmutableMultiDict[FileStorage] | None = None
 
@@ -201,9 +228,9 @@ class Request(HTTPConnection):
     def args(self) -> ImmutableMultiDict[str]:
         """The query string parameters (first value wins for `args[key]`)."""
         try:
-            return self._args  # type: ignore[has-type, no-any-return]
+            return self._args
         except AttributeError:
-            self._args: ImmutableMultiDict[str] = ImmutableMultiDict(
+            self._args = ImmutableMultiDict(
                 parse_qsl(self.query_string.decode("latin-1"), keep_blank_values=True)
             )
             return self._args
@@ -226,7 +253,7 @@ class Request(HTTPConnection):
             SecurityError: a 400, when the host is malformed or not trusted.
         """
         try:
-            return self._host  # type: ignore[has-type, no-any-return]
+            return self._host
         except AttributeError:
             pass
         host = self.headers.get("host")
@@ -243,7 +270,7 @@ class Request(HTTPConnection):
         trusted = self._app.config.get("TRUSTED_HOSTS") if self._app is not None else None
         if trusted is not None and not host_is_trusted(host, trusted):
             raise SecurityError(f"Host {host[:64]!r} is not trusted.")
-        self._host: str = host
+        self._host = host
         return host
 
     @property
@@ -257,7 +284,7 @@ class Request(HTTPConnection):
         return f"{self.scheme}://{self.host}{quote(self.script_root, safe=_PATH_SAFE)}/"
 
     @property
-    def base_url(self) -> str:
+    def base_url(self) -> str:  # type: ignore[override]
         """The URL without the query string."""
         return f"{self.scheme}://{self.host}{quote(self.script_root + self.path, safe=_PATH_SAFE)}"
 
@@ -299,7 +326,7 @@ class Request(HTTPConnection):
     def content_length(self) -> int | None:
         """The Content-Length header as an integer, or None."""
         value = self.headers.get("content-length")
-        if value is None or not value.isdigit():
+        if value is None or not (value.isascii() and value.isdigit()):
             return None
         return int(value)
 
@@ -314,7 +341,11 @@ class Request(HTTPConnection):
     @property
     def accept_mimetypes(self) -> MIMEAccept:
         """The parsed Accept header."""
-        return MIMEAccept(self.headers.get("accept", ""))
+        try:
+            return self._accept
+        except AttributeError:
+            self._accept = MIMEAccept(self.headers.get("accept", ""))
+            return self._accept
 
     @property
     def user_agent(self) -> str:
@@ -436,8 +467,10 @@ class Request(HTTPConnection):
             UnsupportedMediaType: (415) the body is not declared as JSON.
             BadRequest: (400) the body is not valid JSON.
         """
-        if cache and self._cached_json is not None:
-            return self._cached_json[silent]
+        if cache:
+            cached = self._cached_json[silent]
+            if cached is not Ellipsis:
+                return cached
         if not (force or self.is_json):
             if silent:
                 return None
@@ -453,12 +486,11 @@ class Request(HTTPConnection):
         except (ValueError, RecursionError) as error:
             # ValueError covers bad UTF-8 and bad JSON; RecursionError is hostile nesting.
             if silent:
-                value = None
                 if cache:
-                    normal = self._cached_json[0] if self._cached_json else None
-                    self._cached_json = (normal, None)
+                    # Only the silent result is known: a later non-silent call still raises.
+                    self._cached_json = (self._cached_json[0], None)
                 return None
-            self.on_json_loading_failed(error)
+            value = self.on_json_loading_failed(error)
         if cache:
             self._cached_json = (value, value)
         return value
@@ -504,8 +536,12 @@ class Request(HTTPConnection):
                 form = await parser.parse()
             except MultiPartException as error:
                 message = error.message
-                if message.startswith(("Too many", "Part exceeded", "Field exceeded")):
-                    raise RequestEntityTooLarge(message) from None
+                if message.startswith(("Part exceeded", "Field exceeded")):
+                    raise RequestEntityTooLarge(
+                        f"A form field is larger than MAX_FORM_MEMORY_SIZE ({max_memory} bytes)."
+                    ) from None
+                if message.startswith("Too many"):
+                    raise RequestEntityTooLarge(f"{message} (MAX_FORM_PARTS)") from None
                 raise BadRequest(message) from None
             for key, value in form.multi_items():
                 if isinstance(value, UploadFile):
@@ -513,7 +549,11 @@ class Request(HTTPConnection):
                 else:
                     fields.append((key, value))
             if max_parts is not None and len(fields) + len(files) > max_parts:
-                raise RequestEntityTooLarge(f"Too many form parts; the limit is {max_parts}.")
+                for _, upload in files:
+                    await upload.close()
+                raise RequestEntityTooLarge(
+                    f"Too many form parts; the limit is {max_parts} (MAX_FORM_PARTS)."
+                )
         self._form = ImmutableMultiDict(fields)
         self._files = ImmutableMultiDict(files)
 
@@ -593,7 +633,8 @@ HeadersInput = Mapping[str, str] | Iterable[tuple[str, str]] | Headers
 class Response(StarletteResponse):
     """A response with Flask's constructor and helpers; it is a Starlette `Response`.
 
-    The body may be `str`, `bytes`, or a sync/async iterable of either (then it streams).
+    The body may be `str`, `bytes`, a list or tuple of them (joined, as Werkzeug does with a
+    sequence), or any other sync/async iterable of them (then it streams).
 
     Args:
         body: the content.
@@ -605,6 +646,7 @@ class Response(StarletteResponse):
 
     default_mimetype: str | None = "text/html"
     charset = "utf-8"
+    _safe_headers: SafeHeaders
 
     def __init__(
         self,
@@ -625,6 +667,9 @@ class Response(StarletteResponse):
             self.body = body.encode("utf-8")
         elif isinstance(body, (bytearray, memoryview)):
             self.body = bytes(body)
+        elif isinstance(body, (list, tuple)):
+            # A sequence is already in memory: join it, so it has a length and `get_data()` works.
+            self.body = b"".join(map(_chunk_bytes, body))
         elif isinstance(body, (AsyncIterable, Iterable)):
             self.body = b""
             self._stream = body
@@ -633,7 +678,7 @@ class Response(StarletteResponse):
                 f"A response body must be str, bytes or an iterable of them, not {type(body).__name__}."
             )
         raw: list[tuple[bytes, bytes]] = []
-        has_type = False
+        has_type = has_length = False
         if headers:
             items = headers.items() if isinstance(headers, (Mapping, Headers)) else headers
             for key, value in items:
@@ -642,6 +687,8 @@ class Response(StarletteResponse):
                 lower = key.lower()
                 if lower == "content-type":
                     has_type = True
+                elif lower == "content-length":
+                    has_length = True
                 raw.append((lower.encode("latin-1"), value.encode("latin-1")))
         if not has_type:
             if content_type is None:
@@ -650,7 +697,11 @@ class Response(StarletteResponse):
             if content_type is not None:
                 _check_header("content-type", content_type)
                 raw.append((b"content-type", content_type.encode("latin-1")))
-        if self._stream is None and not (self.status_code < 200 or self.status_code in (204, 304)):
+        if (
+            self._stream is None
+            and not has_length
+            and not (self.status_code < 200 or self.status_code in (204, 304))
+        ):
             raw.append((b"content-length", str(len(self.body)).encode("latin-1")))
         self.raw_headers = raw
 
@@ -699,7 +750,7 @@ class Response(StarletteResponse):
     def content_length(self) -> int | None:
         """The Content-Length header as an integer."""
         value = self.headers.get("content-length")
-        return int(value) if value and value.isdigit() else None
+        return int(value) if value and value.isascii() and value.isdigit() else None
 
     @property
     def location(self) -> str | None:
@@ -726,7 +777,8 @@ class Response(StarletteResponse):
                 "This response streams its body; it has no data to get. Iterate the stream"
                 " (or read it through the test client) instead."
             )
-        return self.body.decode(self.charset) if as_text else self.body
+        body = self.body if isinstance(self.body, bytes) else bytes(self.body)
+        return body.decode(self.charset) if as_text else body
 
     def set_data(self, value: str | bytes) -> None:
         """Replace the body (and its Content-Length)."""
@@ -777,14 +829,25 @@ class Response(StarletteResponse):
         """
         if isinstance(max_age, timedelta):
             max_age = int(max_age.total_seconds())
-        if isinstance(expires, float):
-            expires = int(expires)
-        if isinstance(expires, int) and expires > 10**9:
-            # An absolute timestamp, not Starlette's "seconds from now".
-            from email.utils import formatdate
-
+        if isinstance(expires, datetime):
+            # Naive datetimes are UTC, as in Werkzeug; aware ones are converted to UTC.
+            utc = (
+                expires.replace(tzinfo=timezone.utc)
+                if expires.tzinfo is None
+                else expires.astimezone(timezone.utc)
+            )
+            expires = format_datetime(utc, usegmt=True)
+        elif isinstance(expires, (int, float)):
+            # A POSIX timestamp, as in Werkzeug (Starlette would read it as "seconds from now").
             expires = formatdate(expires, usegmt=True)
-        _check_header("set-cookie", f"{key}={value}")
+        if samesite is not None:
+            samesite = samesite.title()  # type: ignore[assignment]
+            if samesite not in ("Strict", "Lax", "None"):
+                raise ValueError(f"SameSite must be 'Strict', 'Lax' or 'None', not {samesite!r}.")
+        if partitioned:
+            secure = True  # Browsers ignore a Partitioned cookie that is not Secure.
+        # Path and domain go into the header verbatim: refuse anything that could split it.
+        _check_header("set-cookie", f"{key}={value}; {path or ''}; {domain or ''}; {expires or ''}")
         super().set_cookie(
             key,
             value,
@@ -794,9 +857,12 @@ class Response(StarletteResponse):
             domain=domain,
             secure=secure,
             httponly=httponly,
-            samesite=samesite.lower() if samesite else None,  # type: ignore[arg-type]
-            partitioned=partitioned,
+            samesite=samesite,  # type: ignore[arg-type]
         )
+        if partitioned:
+            # Added by hand: http.cookies only knows the attribute from Python 3.14 on.
+            name, cookie = self.raw_headers[-1]
+            self.raw_headers[-1] = (name, cookie + b"; Partitioned")
 
     def delete_cookie(
         self,
@@ -829,7 +895,23 @@ class Response(StarletteResponse):
         # a watch for client disconnects.
         streaming = StreamingResponse(self._stream, status_code=self.status_code, background=self.background)
         streaming.raw_headers = self.raw_headers
-        await streaming(scope, receive, send)
+
+        async def send_or_disconnect(message: Message) -> None:
+            try:
+                await send(message)
+            except OSError:
+                # ASGI's word for "the client is gone" (as Starlette reads it from spec 2.4 on);
+                # only a failed send means that, not an OSError from the body's own code.
+                raise ClientDisconnect() from None
+
+        try:
+            await streaming(scope, receive, send_or_disconnect)
+        finally:
+            # A stream cut short (client gone, error) is closed now, so its `finally` blocks run
+            # and its resources are released, instead of whenever it is garbage collected.
+            aclose = getattr(self._stream, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
     def __repr__(self) -> str:
         kind = "streamed" if self._stream is not None else f"{len(self.body)} bytes"
@@ -841,6 +923,8 @@ def _status_code(status: int | str | HTTPStatus) -> int:
         return int(status)
     text = str(status).strip()
     number = text.split(" ", 1)[0]
-    if not number.isdigit():
-        raise ValueError(f"A status must be an integer or start with one, e.g. '404 NOT FOUND', not {status!r}.")
+    if not (number.isascii() and number.isdigit()):
+        raise ValueError(
+            f"A status must be an integer or start with one, e.g. '404 NOT FOUND', not {status!r}."
+        )
     return int(number)
