@@ -9,6 +9,7 @@ from contextvars import Token
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
+from . import signals
 from .globals import _cv_context
 
 if TYPE_CHECKING:
@@ -137,6 +138,8 @@ class AppContext:
                 await self.app.do_teardown(self, exc)
         finally:
             _cv_context.reset(self._tokens.pop())
+            if not self._tokens and signals.appcontext_popped.receivers:
+                await signals.send(signals.appcontext_popped, self.app)
             if not self._tokens and self.background_tasks:
                 # The work is over (for a served request, the response is out): start the
                 # background tasks it added, so none is lost, e.g. from test_request_context.
@@ -147,6 +150,8 @@ class AppContext:
 
     async def __aenter__(self) -> AppContext:
         self.push()
+        if signals.appcontext_pushed.receivers:
+            await signals.send(signals.appcontext_pushed, self.app)
         return self
 
     async def __aexit__(

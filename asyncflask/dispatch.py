@@ -223,6 +223,8 @@ class RequestHandler:
         ctx._tokens.append(_cv_context.set(ctx))
         error: BaseException | None = None
         try:
+            if signals.appcontext_pushed.receivers:
+                await signals.send(signals.appcontext_pushed, app)
             if signals.request_started.receivers:
                 await signals.send(signals.request_started, app)
             try:
@@ -438,6 +440,8 @@ class RequestHandler:
     async def _handle_exception(
         self, ctx: AppContext, request: Request, chain: HandlerChain, error: Exception
     ) -> Any:
+        if signals.got_request_exception.receivers:
+            await signals.send(signals.got_request_exception, self.app, exception=error)
         if self.propagate():
             raise error
         app = self.app
@@ -466,11 +470,23 @@ class RequestHandler:
         """Run teardown functions; each runs even when another fails, and each error is logged."""
         if self._teardown_appcontext is None:
             self._teardown_appcontext = tuple(map(ensure_async, reversed(self.app.teardown_appcontext_funcs)))
-        funcs: tuple[AsyncFunc, ...] = self._teardown_appcontext
         if ctx.request is not None:
-            funcs = (
-                self.chain_for(ctx.rule.endpoint if ctx.rule is not None else None).teardown_request + funcs
-            )
+            chain = self.chain_for(ctx.rule.endpoint if ctx.rule is not None else None)
+            await self._run_teardown(chain.teardown_request, exc)
+            if signals.request_tearing_down.receivers:
+                await self._run_teardown((self._signal_sender(signals.request_tearing_down),), exc)
+        await self._run_teardown(self._teardown_appcontext, exc)
+        if signals.appcontext_tearing_down.receivers:
+            await self._run_teardown((self._signal_sender(signals.appcontext_tearing_down),), exc)
+
+    def _signal_sender(self, signal: Any) -> AsyncFunc:
+        async def send_signal(exc: BaseException | None) -> None:
+            await signals.send(signal, self.app, exc=exc)
+
+        return send_signal
+
+    async def _run_teardown(self, funcs: tuple[AsyncFunc, ...], exc: BaseException | None) -> None:
+        # Each function runs even when an earlier one fails; each failure is logged once.
         for func in funcs:
             try:
                 await func(exc)

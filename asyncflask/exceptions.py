@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from email.utils import format_datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from markupsafe import escape
 from starlette.websockets import WebSocketDisconnect
@@ -525,7 +525,7 @@ def _status_phrase(code: int) -> str:
         return "Unknown Error"
 
 
-def abort(status: int | StarletteResponse, description: str | None = None, **kwargs: Any) -> Any:
+def abort(status: int | StarletteResponse, description: str | None = None, **kwargs: Any) -> NoReturn:
     """Raise the `HTTPException` for a status code, or end the request with a response.
 
     Args:

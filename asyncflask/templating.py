@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, overload
 import jinja2
 from jinja2 import BaseLoader, FileSystemLoader, Template, TemplateNotFound, TemplatesNotFound
 
+from . import signals
 from .globals import _cv_context, g, request, session
 from .scaffold import setupmethod
 
@@ -399,13 +400,20 @@ async def _render(
     response instead of breaking a response that has already started.
     """
     await app.update_template_context(context)
+    if signals.before_render_template.receivers:
+        await signals.send(signals.before_render_template, app, template=template, context=context)
     if not stream:
-        return await template.render_async(context)
+        rendered = await template.render_async(context)
+        if signals.template_rendered.receivers:
+            await signals.send(signals.template_rendered, app, template=template, context=context)
+        return rendered
 
     async def generate() -> AsyncIterator[str]:
         async for chunk in template.generate_async(context):
             if chunk:
                 yield chunk
+        if signals.template_rendered.receivers:
+            await signals.send(signals.template_rendered, app, template=template, context=context)
 
     return generate()
 

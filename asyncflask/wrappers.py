@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable, Mapping
@@ -910,8 +911,13 @@ class Response(StarletteResponse):
             # A stream cut short (client gone, error) is closed now, so its `finally` blocks run
             # and its resources are released, instead of whenever it is garbage collected.
             aclose = getattr(self._stream, "aclose", None)
+            close = getattr(self._stream, "close", None)
             if aclose is not None:
                 await aclose()
+            elif close is not None:
+                # A sync generator's cleanup may block: run it where its body runs, in a thread.
+                with contextlib.suppress(ValueError):  # still executing: it ends by itself
+                    await run_in_threadpool(close)
 
     def __repr__(self) -> str:
         kind = "streamed" if self._stream is not None else f"{len(self.body)} bytes"
