@@ -134,7 +134,7 @@ class AppContext:
         if not self._tokens:
             raise RuntimeError("This context was popped more often than it was pushed.")
         try:
-            if len(self._tokens) == 1:
+            if len(self._tokens) == 1 and self.app._handler.needs_teardown(self):
                 await self.app.do_teardown(self, exc)
         finally:
             _cv_context.reset(self._tokens.pop())

@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 
 __all__ = ["HandlerChain", "RequestHandler", "ensure_async"]
 
+_HTML_TYPE = b"text/html; charset=utf-8"
+
 AsyncFunc = Callable[..., Any]
 
 
@@ -262,7 +264,8 @@ class RequestHandler:
                 if ctx.background_tasks:
                     for func, args, kwargs in ctx.background_tasks:
                         self.spawn_background(func, args, kwargs)
-                await request.close()
+                if request._files:
+                    await request.close()
 
     async def _full_dispatch(self, ctx: AppContext, request: Request, chain: HandlerChain) -> Any:
         try:
@@ -277,14 +280,19 @@ class RequestHandler:
                 if rv is not None:
                     break
             if rv is None:
-                rv = await self._dispatch(request, chain)
+                if request.routing_exception is not None:
+                    raise request.routing_exception
+                view_args = request.view_args
+                if chain.view is not None and request.method != "OPTIONS":
+                    rv = await chain.view(**view_args) if view_args else await chain.view()
+                else:
+                    rv = await self._dispatch_special(request, chain)
         except Exception as exc:
             rv = await self._handle_user_exception(exc, chain)
         return await self._finalize(ctx, chain, rv)
 
-    async def _dispatch(self, request: Request, chain: HandlerChain) -> Any:
-        if request.routing_exception is not None:
-            raise request.routing_exception
+    async def _dispatch_special(self, request: Request, chain: HandlerChain) -> Any:
+        """The uncommon dispatch cases: automatic OPTIONS, or a rule without a view."""
         rule = request.url_rule
         assert rule is not None
         if request.method == "OPTIONS" and rule.provide_automatic_options:
@@ -313,7 +321,9 @@ class RequestHandler:
                 response = await ensure_async(func)(response)
             for after in chain.after_request:
                 response = await after(response)
-            await self.app.session_interface.save_for_context(self.app, ctx, response)
+            interface = self.app.session_interface
+            if ctx._session is not None or interface.save_needed_untouched(self.app, ctx):
+                await interface.save_for_context(self.app, ctx, response)
             if signals.request_finished.receivers:
                 await signals.send(signals.request_finished, self.app, response=response)
         except Exception:
@@ -329,7 +339,10 @@ class RequestHandler:
         """Turn a view's return value into a response (str, bytes, dict/list, response,
         generator, or a tuple with status and/or headers)."""
         if type(rv) is str:
-            return self.app.response_class(rv)
+            response_class = self.app.response_class
+            if response_class.__init__ is Response.__init__ and response_class.default_mimetype == "text/html":
+                return response_class.with_body(rv.encode("utf-8"), _HTML_TYPE)
+            return response_class(rv)
         status = headers = None
         if isinstance(rv, tuple):
             if len(rv) == 3:
@@ -465,6 +478,22 @@ class RequestHandler:
         return await self._finalize(ctx, chain, rv, from_error_handler=True)
 
     # -- teardown, background -----------------------------------------------------------------
+
+    def needs_teardown(self, ctx: AppContext) -> bool:
+        """Whether ending this context has anything to run (most requests have nothing)."""
+        if self._teardown_appcontext is None:
+            self._teardown_appcontext = tuple(map(ensure_async, reversed(self.app.teardown_appcontext_funcs)))
+        return bool(
+            self._teardown_appcontext
+            or signals.appcontext_tearing_down.receivers
+            or (
+                ctx.request is not None
+                and (
+                    signals.request_tearing_down.receivers
+                    or self.chain_for(ctx.rule.endpoint if ctx.rule is not None else None).teardown_request
+                )
+            )
+        )
 
     async def teardown(self, ctx: AppContext, exc: BaseException | None) -> None:
         """Run teardown functions; each runs even when another fails, and each error is logged."""

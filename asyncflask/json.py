@@ -10,9 +10,10 @@ from datetime import date, datetime, timezone
 from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any
 
+from .wrappers import Response, content_type_for
+
 if TYPE_CHECKING:
     from .app import AsyncFlask
-    from .wrappers import Response
 
 __all__ = ["DefaultJSONProvider", "JSONProvider", "dumps", "loads"]
 
@@ -46,8 +47,6 @@ class JSONProvider:
 
     def response(self, *args: Any, **kwargs: Any) -> Response:
         """A JSON response for the arguments: one value, several as a list, or keywords as a dict."""
-        from .wrappers import Response
-
         obj = self._prepare_response_obj(args, kwargs)
         return Response(f"{self.dumps(obj)}\n", mimetype="application/json")
 
@@ -86,12 +85,30 @@ class DefaultJSONProvider(JSONProvider):
     compact: bool | None = None
     mimetype = "application/json"
 
+    def __init__(self, app: AsyncFlask) -> None:
+        super().__init__(app)
+        self._encoders: dict[tuple[tuple[str, Any], ...], json.JSONEncoder] = {}
+        self._content_types: dict[str, bytes] = {}
+
     def dumps(self, obj: Any, **kwargs: Any) -> str:
         """Serialize `obj`; keyword arguments go to `json.dumps`."""
         kwargs.setdefault("default", self.default)
         kwargs.setdefault("ensure_ascii", self.ensure_ascii)
         kwargs.setdefault("sort_keys", self.sort_keys)
-        return json.dumps(obj, **kwargs)
+        if "cls" in kwargs:
+            return json.dumps(obj, **kwargs)
+        # json.dumps builds a new encoder whenever options are given; reuse one per set of
+        # options instead (the options are read each call, so changing them still works).
+        try:
+            key = tuple(sorted(kwargs.items()))
+            encoder = self._encoders.get(key)
+        except TypeError:  # an unhashable option
+            return json.dumps(obj, **kwargs)
+        if encoder is None:
+            if len(self._encoders) >= 32:
+                self._encoders.clear()
+            encoder = self._encoders[key] = json.JSONEncoder(**kwargs)
+        return encoder.encode(obj)
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
         """Parse JSON; keyword arguments go to `json.loads`."""
@@ -99,14 +116,19 @@ class DefaultJSONProvider(JSONProvider):
 
     def response(self, *args: Any, **kwargs: Any) -> Response:
         """A JSON response, pretty-printed in debug mode unless `compact` says otherwise."""
-        from .wrappers import Response
-
         obj = self._prepare_response_obj(args, kwargs)
         if (self.compact is None and self._app.debug) or self.compact is False:
             text = self.dumps(obj, indent=2)
         else:
             text = self.dumps(obj, separators=(",", ":"))
-        return Response(f"{text}\n", mimetype=self.mimetype)
+        response_class = self._app.response_class
+        if response_class.__init__ is Response.__init__:
+            content_type = self._content_types.get(self.mimetype)
+            if content_type is None:
+                content_type = content_type_for(self.mimetype).encode()
+                self._content_types[self.mimetype] = content_type
+            return response_class.with_body(f"{text}\n".encode(), content_type)
+        return response_class(f"{text}\n", mimetype=self.mimetype)
 
 
 def dumps(obj: Any, **kwargs: Any) -> str:

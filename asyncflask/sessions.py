@@ -271,12 +271,15 @@ class SessionInterface:
         """Whether a session nobody touched still has to be saved (to refresh its cookie)."""
         return False
 
+    def save_needed_untouched(self, app: AsyncFlask, ctx: AppContext) -> bool:
+        """Whether a request that never touched the session still has one to save."""
+        request = ctx.request
+        return self.open_lazily and request is not None and self.refresh_untouched(app, request)
+
     async def save_for_context(self, app: AsyncFlask, ctx: AppContext, response: StarletteResponse) -> None:
         """Save the context's session at the end of a request, if there is one to save."""
-        if not ctx.session_opened:
-            request = ctx.request
-            if not (self.open_lazily and request is not None and self.refresh_untouched(app, request)):
-                return
+        if not ctx.session_opened and not self.save_needed_untouched(app, ctx):
+            return
         session = ctx.session
         if not self.is_null_session(session):
             await self.save_session(app, session, response)
@@ -355,8 +358,12 @@ class SecureCookieSessionInterface(SessionInterface):
     def refresh_untouched(self, app: AsyncFlask, request: Request) -> bool:
         # A permanent session's cookie is re-sent on every request; only a request that
         # carries the cookie can hold one.
-        refresh = bool(app.config["SESSION_REFRESH_EACH_REQUEST"])
-        return refresh and self.get_cookie_name(app) in request.cookies
+        if not app.config["SESSION_REFRESH_EACH_REQUEST"]:
+            return False
+        # Look for a Cookie header before parsing cookies: most requests have none.
+        if not any(name == b"cookie" for name, _ in request.scope["headers"]):
+            return False
+        return self.get_cookie_name(app) in request.cookies
 
     async def save_session(self, app: AsyncFlask, session: SessionMixin, response: StarletteResponse) -> None:
         name = self.get_cookie_name(app)

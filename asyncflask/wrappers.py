@@ -384,11 +384,8 @@ class Request(HTTPConnection):
         """The body size limit (`MAX_CONTENT_LENGTH`)."""
         return self._app.config["MAX_CONTENT_LENGTH"] if self._app is not None else None
 
-    async def _iter_body(self) -> AsyncGenerator[bytes, None]:
-        if self._cached_data is not None:
-            if self._cached_data:
-                yield self._cached_data
-            return
+    def _start_reading(self) -> int | None:
+        """Claim the body stream (it can be read once) and return the size limit."""
         if self._stream_consumed:
             raise RuntimeError(
                 "The request body was already streamed; read it once with 'await request.get_data()'"
@@ -400,21 +397,34 @@ class Request(HTTPConnection):
             declared = self.content_length
             if declared is not None and declared > limit:
                 raise RequestEntityTooLarge()
+        return limit
+
+    async def _receive_chunk(self, limit: int | None, received: int) -> tuple[bytes, bool]:
+        """The next chunk of the body and whether more follows, within `limit` bytes in all."""
+        message = await self._receive()
+        if message["type"] == "http.request":
+            chunk: bytes = message.get("body", b"")
+            # Chunked bodies carry no Content-Length: count as they arrive.
+            if limit is not None and received + len(chunk) > limit:
+                raise RequestEntityTooLarge()
+            return chunk, message.get("more_body", False)
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnected("The client disconnected while sending the body.")
+        return b"", True
+
+    async def _iter_body(self) -> AsyncGenerator[bytes, None]:
+        if self._cached_data is not None:
+            if self._cached_data:
+                yield self._cached_data
+            return
+        limit = self._start_reading()
         received = 0
-        while True:
-            message = await self._receive()
-            if message["type"] == "http.request":
-                chunk: bytes = message.get("body", b"")
-                if chunk:
-                    received += len(chunk)
-                    # Chunked bodies carry no Content-Length: count as they arrive.
-                    if limit is not None and received > limit:
-                        raise RequestEntityTooLarge()
-                    yield chunk
-                if not message.get("more_body", False):
-                    return
-            elif message["type"] == "http.disconnect":
-                raise ClientDisconnected("The client disconnected while sending the body.")
+        more = True
+        while more:
+            chunk, more = await self._receive_chunk(limit, received)
+            if chunk:
+                received += len(chunk)
+                yield chunk
 
     @property
     def body(self) -> AsyncIterator[bytes]:
@@ -440,8 +450,17 @@ class Request(HTTPConnection):
             `bytes`, or `str` with `as_text=True`.
         """
         if self._cached_data is None:
-            chunks = [chunk async for chunk in self._iter_body()]
-            data = b"".join(chunks)
+            limit = self._start_reading()
+            data, more = await self._receive_chunk(limit, 0)
+            if more:
+                # Most bodies arrive in one message; only a longer one needs joining.
+                chunks = [data]
+                received = len(data)
+                while more:
+                    chunk, more = await self._receive_chunk(limit, received)
+                    received += len(chunk)
+                    chunks.append(chunk)
+                data = b"".join(chunks)
             if cache:
                 self._cached_data = data
         else:
@@ -705,6 +724,23 @@ class Response(StarletteResponse):
         ):
             raw.append((b"content-length", str(len(self.body)).encode("latin-1")))
         self.raw_headers = raw
+
+    @classmethod
+    def with_body(cls, body: bytes, content_type: bytes) -> Response:
+        """A 200 response with a ready body and Content-Type, skipping argument checks.
+
+        The per-request fast path for `str` views and JSON; `content_type` must be trusted.
+        """
+        response = cls.__new__(cls)
+        response.background = None
+        response.status_code = 200
+        response._stream = None
+        response.body = body
+        response.raw_headers = [
+            (b"content-type", content_type),
+            (b"content-length", str(len(body)).encode("latin-1")),
+        ]
+        return response
 
     @property
     def headers(self) -> SafeHeaders:
