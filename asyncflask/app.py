@@ -20,7 +20,7 @@ from .dispatch import RequestHandler, ensure_async
 from .globals import _cv_context
 from .json import DefaultJSONProvider, JSONProvider
 from .routing import BuildError, Map, Rule
-from .scaffold import Scaffold, setupmethod
+from .scaffold import Scaffold, is_async_callable, setupmethod
 from .templating import TemplatingMixin
 from .testing import TestClient, make_test_scope
 from .wrappers import Request, Response
@@ -496,10 +496,7 @@ class AsyncFlask(TemplatingMixin, Scaffold):
             wsgi: force the kind; by default a Flask app or anything with `wsgi_app` is WSGI.
         """
         if wsgi is None:
-            is_async = inspect.iscoroutinefunction(asgi_or_wsgi_app) or inspect.iscoroutinefunction(
-                getattr(asgi_or_wsgi_app, "__call__", None)
-            )
-            wsgi = hasattr(asgi_or_wsgi_app, "wsgi_app") or not is_async
+            wsgi = hasattr(asgi_or_wsgi_app, "wsgi_app") or not is_async_callable(asgi_or_wsgi_app)
         if wsgi:
             try:
                 from a2wsgi import WSGIMiddleware

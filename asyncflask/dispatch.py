@@ -340,7 +340,10 @@ class RequestHandler:
         generator, or a tuple with status and/or headers)."""
         if type(rv) is str:
             response_class = self.app.response_class
-            if response_class.__init__ is Response.__init__ and response_class.default_mimetype == "text/html":
+            if (
+                response_class.__init__ is Response.__init__
+                and response_class.default_mimetype == "text/html"
+            ):
                 return response_class.with_body(rv.encode("utf-8"), _HTML_TYPE)
             return response_class(rv)
         status = headers = None
@@ -471,7 +474,9 @@ class RequestHandler:
             try:
                 rv = await handler(server_error)
             except Exception:
-                app.logger.exception("Exception in the 500 error handler on %s [%s]", request.path, request.method)
+                app.logger.exception(
+                    "Exception in the 500 error handler on %s [%s]", request.path, request.method
+                )
                 rv = server_error
         elif app.debug:
             rv = _debug_page(error)
