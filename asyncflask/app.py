@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 import os
@@ -107,7 +106,6 @@ class AsyncFlask(TemplatingMixin, Scaffold):
         self._middleware_stack: ASGIApp | None = None
         self._handler = RequestHandler(self)
         self._serving_gens: list[AsyncGenerator[Any, None]] = []
-        self._background: set[asyncio.Task[Any]] = set()
         self._logger: logging.Logger | None = None
         self._cli: AppGroup | None = None
         self.static_host = static_host

@@ -558,9 +558,12 @@ class RequestHandler:
 
     async def wait_background(self, timeout: float) -> None:
         """Wait for background tasks, cancelling those still running after `timeout` seconds."""
-        if not self._background:
-            return
-        _, pending = await asyncio.wait(set(self._background), timeout=timeout)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        # Tasks may start more tasks while we wait: keep waiting until none are left.
+        while self._background and loop.time() < deadline:
+            await asyncio.wait(set(self._background), timeout=deadline - loop.time())
+        pending = set(self._background)
         for task in pending:
             task.cancel()
         if pending:

@@ -7,9 +7,10 @@ first argument. Sending costs nothing while a signal has no receivers.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from typing import Any
 
-from blinker import Namespace, NamedSignal
+from blinker import NamedSignal, Namespace
 
 __all__ = [
     "appcontext_popped",
@@ -43,11 +44,23 @@ websocket_started = _signals.signal("websocket-started")
 websocket_finished = _signals.signal("websocket-finished")
 
 
-async def send(signal: NamedSignal, sender: Any, **kwargs: Any) -> None:
-    """Call every receiver of `signal` for `sender`, awaiting the async ones in turn."""
+async def send(signal: NamedSignal, sender: Any, **kwargs: Any) -> list[tuple[Callable[..., Any], Any]]:
+    """Call every receiver of `signal` for `sender`, awaiting the async ones in turn.
+
+    Args:
+        signal: one of the signals above.
+        sender: the app, passed to each receiver as its first argument.
+        **kwargs: the signal's keyword arguments (e.g. `response=` for `request_finished`).
+
+    Returns:
+        `(receiver, return value)` pairs, as blinker's `send` gives them.
+    """
     if not signal.receivers:
-        return
+        return []
+    results: list[tuple[Callable[..., Any], Any]] = []
     for receiver in signal.receivers_for(sender):
         result = receiver(sender, **kwargs)
         if inspect.isawaitable(result):
-            await result
+            result = await result
+        results.append((receiver, result))
+    return results

@@ -16,9 +16,11 @@ async def clock():
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import codecs
 import json
-from collections.abc import AsyncIterable, AsyncIterator
+import logging
+import re
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +28,10 @@ from .globals import _cv_context
 from .wrappers import Response
 
 __all__ = ["EventStream", "ServerSentEvent", "last_event_id", "parse_events"]
+
+
+# The line breaks of the `text/event-stream` format.
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass
@@ -50,18 +56,21 @@ class ServerSentEvent:
         """The event in the `text/event-stream` wire format."""
         lines: list[str] = []
         if self.comment is not None:
-            lines.extend(f": {line}" for line in self.comment.splitlines() or [""])
+            lines.extend(f": {line}" for line in _LINE_BREAK.split(self.comment))
         for name, value in (("event", self.event), ("id", self.id)):
             if value is not None:
                 text = str(value)
-                if "\n" in text or "\r" in text:
-                    raise ValueError(f"An event's {name} may not contain a newline.")
+                if "\n" in text or "\r" in text or "\0" in text:
+                    raise ValueError(f"An event's {name} may not contain a newline or a NUL character.")
                 lines.append(f"{name}: {text}")
         if self.retry is not None:
             lines.append(f"retry: {int(self.retry)}")
         if self.data is not None:
             text = self.data if isinstance(self.data, str) else json.dumps(self.data, separators=(",", ":"))
-            lines.extend(f"data: {line}" for line in text.splitlines() or [""])
+            # Only CR, LF and CRLF end a line in an event stream (str.splitlines knows more,
+            # and drops a trailing newline): one `data:` line per line, so the browser joins
+            # them back with "\n" into exactly `text`.
+            lines.extend(f"data: {line}" for line in _LINE_BREAK.split(text))
         return ("\n".join(lines) + "\n\n").encode("utf-8")
 
 
@@ -73,14 +82,14 @@ def _as_event(item: Any) -> bytes:
     return ServerSentEvent(data=item).encode()
 
 
-async def _with_keepalive(events: AsyncIterable[Any], interval: float | None) -> AsyncIterator[bytes]:
+async def _with_keepalive(events: AsyncIterable[Any], interval: float | None) -> AsyncGenerator[bytes, None]:
     iterator = aiter(events)
-    if interval is None:
-        async for item in iterator:
-            yield _as_event(item)
-        return
     pending: asyncio.Task[Any] | None = None
     try:
+        if interval is None:
+            async for item in iterator:
+                yield _as_event(item)
+            return
         while True:
             if pending is None:
                 pending = asyncio.ensure_future(anext(iterator))
@@ -89,21 +98,36 @@ async def _with_keepalive(events: AsyncIterable[Any], interval: float | None) ->
                 # Nothing to say for a while: a comment keeps proxies from closing the stream.
                 yield b": keep-alive\n\n"
                 continue
+            task, pending = pending, None
             try:
-                item = pending.result()
+                item = task.result()
             except StopAsyncIteration:
-                pending = None
                 return
-            pending = None
             yield _as_event(item)
     finally:
         if pending is not None and not pending.done():
+            # The source is in the middle of a step, in its own task: cancelling that task ends
+            # it there (its `finally` runs). No await here: this may run inside a cancelled scope.
             pending.cancel()
-            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
-                await pending
-        aclose = getattr(iterator, "aclose", None)
-        if aclose is not None:
-            await aclose()
+            pending.add_done_callback(_retrieve)
+        else:
+            aclose = getattr(iterator, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    # Nobody awaits a step cancelled on the way out: an error from the source's own clean-up
+    # is logged here (once), not reported later as "exception was never retrieved".
+    if task.cancelled():
+        return
+    error = task.exception()
+    if error is not None and not isinstance(error, StopAsyncIteration):
+        ctx = _cv_context.get(None)  # callbacks run in the context they were added from
+        logger = ctx.app.logger if ctx is not None else logging.getLogger(__name__)
+        logger.error(
+            "The event source failed while closing", exc_info=(type(error), error, error.__traceback__)
+        )
 
 
 class EventStream(Response):
@@ -125,6 +149,8 @@ class EventStream(Response):
     ) -> None:
         base = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
         base.update(headers or {})
+        # A client that goes away stops the stream; `Response` then closes this generator,
+        # which closes (or cancels) the source, so its `finally` runs while the request is on.
         super().__init__(
             _with_keepalive(events, keepalive),
             status=status,
@@ -147,10 +173,14 @@ async def parse_events(chunks: AsyncIterable[bytes | str]) -> AsyncIterator[Serv
     Works on anything that yields the body's chunks, e.g. `response.aiter_bytes()` of the
     test client's `client.stream(...)`.
     """
+    # Incremental: a multi-byte character, or a CRLF, may be split between two chunks.
+    decoder = codecs.getincrementaldecoder("utf-8")()
     buffer = ""
     async for chunk in chunks:
-        buffer += chunk.decode("utf-8") if isinstance(chunk, bytes) else chunk
-        buffer = buffer.replace("\r\n", "\n")
+        buffer += decoder.decode(chunk) if isinstance(chunk, bytes) else chunk
+        # Hold back a final CR: it may be the first half of a CRLF.
+        held = "\r" if buffer.endswith("\r") else ""
+        buffer = _LINE_BREAK.sub("\n", buffer[: len(buffer) - len(held)]) + held
         while "\n\n" in buffer:
             block, buffer = buffer.split("\n\n", 1)
             event = _parse_block(block)
@@ -172,7 +202,7 @@ def _parse_block(block: str) -> ServerSentEvent | None:
             data.append(value)
         elif name == "event":
             event.event = value
-        elif name == "id":
+        elif name == "id" and "\0" not in value:
             event.id = value
         elif name == "retry" and value.isdigit():
             event.retry = int(value)

@@ -108,7 +108,10 @@ class _ResponseStream(httpx.AsyncByteStream):
             if message is _DONE:
                 exchange.body_done = True
                 exchange.raise_app_error()
-                break
+                # A real server cuts the connection here; httpx reports that the same way.
+                raise httpx.RemoteProtocolError(
+                    "The application ended the response without finishing its body."
+                )
             if message["type"] != "http.response.body":
                 continue
             chunk = message.get("body", b"")

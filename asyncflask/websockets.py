@@ -46,6 +46,7 @@ class Websocket(HTTPConnection):
         self.url_rule = None
         self.view_args = None
         self.routing_exception: Exception | None = None
+        self._close_code: int | None = None
         # The connection attributes are the request's; borrow them rather than repeat them.
         self._request_view = Request(scope, receive, app)
 
@@ -141,21 +142,35 @@ class Websocket(HTTPConnection):
             return
         if subprotocol is not None and subprotocol not in self.subprotocols:
             raise ValueError(
-                f"The subprotocol {subprotocol!r} was not offered by the client; choose one of {self.subprotocols}."
+                f"The subprotocol {subprotocol!r} was not offered by the client;"
+                f" choose one of {self.subprotocols}."
             )
         raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
         await self._socket.accept(subprotocol=subprotocol, headers=raw or None)
 
+    def _raise_if_gone(self) -> None:
+        # Once either side has closed, every further call ends the handler the same quiet way
+        # (Starlette would raise a RuntimeError, which would be logged as a server error).
+        if self.closed:
+            raise WebSocketDisconnect(self._close_code or 1006)
+
     async def receive(self) -> str | bytes:
-        """The next message, `str` for text frames and `bytes` for binary ones."""
+        """The next message, `str` for text frames and `bytes` for binary ones.
+
+        Raises:
+            WebSocketDisconnect: the connection is closed, or the message was over
+                `WEBSOCKET_MAX_MESSAGE_SIZE` bytes (then it is closed with 1009).
+        """
         await self.accept()
+        self._raise_if_gone()
         message = await self._socket.receive()
         if message["type"] == "websocket.disconnect":
-            raise WebSocketDisconnect(message.get("code", 1000), message.get("reason"))
+            self._close_code = int(message.get("code", 1000))
+            raise WebSocketDisconnect(self._close_code, message.get("reason"))
         data: str | bytes | None = message.get("text")
         if data is None:
             data = message.get("bytes") or b""
-        if self._max_size is not None and len(data) > self._max_size:
+        if self._max_size is not None and _size(data, self._max_size) > self._max_size:
             await self.close(1009, "Message too big")
             raise WebSocketDisconnect(1009, "Message too big")
         return data
@@ -169,6 +184,7 @@ class Websocket(HTTPConnection):
     async def send(self, data: str | bytes) -> None:
         """Send a text (`str`) or binary (`bytes`) message."""
         await self.accept()
+        self._raise_if_gone()
         if isinstance(data, str):
             await self._socket.send({"type": "websocket.send", "text": data})
         elif isinstance(data, (bytes, bytearray, memoryview)):
@@ -184,6 +200,7 @@ class Websocket(HTTPConnection):
     async def close(self, code: int = 1000, reason: str = "") -> None:
         """Close the connection (before accepting, this refuses the handshake)."""
         if not self.closed:
+            self._close_code = code
             await self._socket.close(code, reason)
 
     async def send_denial(self, response: StarletteResponse) -> None:
@@ -197,6 +214,13 @@ class Websocket(HTTPConnection):
         return f"<Websocket {self.scope.get('path', '')!r}>"
 
 
+def _size(data: str | bytes, limit: int) -> int:
+    """The size of a message in bytes, as a server counts it (UTF-8 for text)."""
+    if isinstance(data, bytes) or len(data) * 4 <= limit:
+        return len(data)  # a text message this short cannot be over the limit
+    return len(data.encode("utf-8"))
+
+
 async def serve_websocket(handler: RequestHandler, scope: Scope, receive: Receive, send: Send) -> None:
     """Serve a websocket connection: route it, run hooks and the handler, close cleanly."""
     app = handler.app
@@ -205,23 +229,26 @@ async def serve_websocket(handler: RequestHandler, scope: Scope, receive: Receiv
     try:
         host = websocket.host if app.config["TRUSTED_HOSTS"] is not None or app.url_map.needs_host else None
         rule, view_args = app.url_map.match(websocket.path, "GET", host, websocket=True)
-    except HTTPException as error:
-        if isinstance(error, NotFound) and await handler.delegate(scope, receive, send):
+    except HTTPException as routing_error:
+        if isinstance(routing_error, NotFound) and await handler.delegate(scope, receive, send):
             return
-        websocket.routing_exception = error
+        websocket.routing_exception = routing_error
     else:
         websocket.url_rule = ctx.rule = rule
         websocket.view_args = view_args
     chain = handler.chain_for(ctx.rule.endpoint if ctx.rule is not None else None)
     ctx.push()
     error: BaseException | None = None
+    propagating = False
     try:
+        if signals.appcontext_pushed.receivers:
+            await signals.send(signals.appcontext_pushed, app)
         if signals.websocket_started.receivers:
             await signals.send(signals.websocket_started, app)
         rv = await _run_handler(handler, websocket, chain)
         if rv is not None or not websocket.accepted:
             # Returning (or finishing) before accepting refuses the handshake.
-            response = handler.make_response(rv, chain) if rv is not None else _forbidden(app)
+            response = handler.make_response(rv, chain) if rv is not None else _forbidden()
             for after in chain.after_websocket:
                 response = await after(response)
             if not websocket.accepted:
@@ -233,14 +260,15 @@ async def serve_websocket(handler: RequestHandler, scope: Scope, receive: Receiv
         pass  # The client went away: an ordinary end, not an error.
     except Exception as exc:
         error = exc
-        await _handle_error(handler, websocket, chain, exc)
+        propagating = True  # until _handle_error returns: testing mode raises it to the test
+        if await _handle_error(handler, websocket, chain, exc):
+            error = None  # only an unhandled error reaches teardown, as in Flask
+        propagating = False
     finally:
         try:
-            if websocket.accepted and not websocket.closed:
-                try:
-                    await websocket.close(1000)
-                except (RuntimeError, OSError):
-                    pass  # Already gone.
+            # A propagated error is the server's (or the test's) to report; it closes with 1011.
+            if not propagating and websocket.accepted:
+                await _close_quietly(websocket, 1000)
         finally:
             try:
                 if signals.websocket_finished.receivers:
@@ -262,28 +290,43 @@ async def _run_handler(handler: RequestHandler, websocket: Websocket, chain: Han
     return await chain.view(**view_args)
 
 
-def _forbidden(app: AsyncFlask) -> Any:
+def _forbidden() -> Any:
     from .exceptions import Forbidden
 
     return Forbidden().get_response()
 
 
-async def _handle_error(handler: RequestHandler, websocket: Websocket, chain: HandlerChain, error: Exception) -> None:
+def _close_code(error: HTTPException) -> int:
+    """The close code for an HTTP error after the handshake: policy violation or server error."""
+    return 1008 if (error.code or 500) < 500 else 1011
+
+
+async def _close_quietly(websocket: Websocket, code: int) -> None:
+    try:
+        await websocket.close(code)
+    except (RuntimeError, OSError, WebSocketDisconnect):
+        pass  # The client is already gone.
+
+
+async def _handle_error(
+    handler: RequestHandler, websocket: Websocket, chain: HandlerChain, error: Exception
+) -> bool:
+    """Answer an error from a handler or hook; whether it was handled (not a server error)."""
     app = handler.app
     error_handler = handler.find_error_handler(error, chain.blueprints)
     if error_handler is not None:
         rv = await error_handler(error)
-        if not websocket.accepted and rv is not None:
-            await websocket.send_denial(handler.make_response(rv, chain))
-        elif websocket.accepted:
-            await websocket.close(1011)
-        return
+        # Handled: before the handshake its return value (or 403) answers it; after, the
+        # connection ends normally unless the handler closed it itself.
+        if not websocket.accepted:
+            await websocket.send_denial(handler.make_response(rv, chain) if rv is not None else _forbidden())
+        return True
     if isinstance(error, HTTPException):
         if not websocket.accepted:
             await websocket.send_denial(error.get_response())
         else:
-            await websocket.close(1011)
-        return
+            await _close_quietly(websocket, _close_code(error))
+        return True
     if handler.propagate():
         raise error
     app.logger.error(
@@ -294,5 +337,5 @@ async def _handle_error(handler: RequestHandler, websocket: Websocket, chain: Ha
 
         await websocket.send_denial(InternalServerError().get_response())
     else:
-        await websocket.close(1011)
-
+        await _close_quietly(websocket, 1011)
+    return False
