@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 
+from markupsafe import escape
+
 from asyncflask import AsyncFlask, request, url_for
 
 app = AsyncFlask(__name__)
@@ -19,7 +21,8 @@ app = AsyncFlask(__name__)
 
 @app.route("/")
 async def hello() -> str:
-    name = request.args.get("name", "World")
+    # Escaped: the name comes from the URL, and this page is HTML.
+    name = escape(request.args.get("name", "World"))
     link = url_for("greet", name="asyncflask")
     return (
         "<!doctype html><title>Hello</title>"

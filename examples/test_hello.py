@@ -32,3 +32,9 @@ async def test_slow_view_answers() -> None:
     async with app.test_client() as client:
         response = await client.get("/slow")
     assert response.text == "Done waiting."
+
+
+async def test_index_escapes_the_name() -> None:
+    async with app.test_client() as client:
+        response = await client.get("/", params={"name": "<script>x</script>"})
+    assert "<h1>Hello &lt;script&gt;x&lt;/script&gt;!</h1>" in response.text
