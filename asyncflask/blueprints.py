@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from .scaffold import Scaffold, setupmethod
+from .scaffold import Scaffold, registering, setupmethod
 
 if TYPE_CHECKING:
     from .app import AsyncFlask
@@ -374,7 +374,7 @@ class Blueprint(Scaffold):
         """Like `app.template_filter`: a filter for every template of the app, used as
         `@bp.app_template_filter`, `@bp.app_template_filter()` or `@bp.app_template_filter("name")`.
         """
-        return _registering(self.add_app_template_filter, name)
+        return registering(self.add_app_template_filter, name)
 
     @setupmethod
     def add_app_template_filter(self, f: Callable[..., Any], name: str | None = None) -> None:
@@ -390,7 +390,7 @@ class Blueprint(Scaffold):
     def app_template_test(self, name: F | str | None = None) -> F | Callable[[F], F]:
         """Like `app.template_test`: a test for every template of the app, with or without
         parentheses or a name."""
-        return _registering(self.add_app_template_test, name)
+        return registering(self.add_app_template_test, name)
 
     @setupmethod
     def add_app_template_test(self, f: Callable[..., Any], name: str | None = None) -> None:
@@ -406,7 +406,7 @@ class Blueprint(Scaffold):
     def app_template_global(self, name: F | str | None = None) -> F | Callable[[F], F]:
         """Like `app.template_global`: a global for every template of the app, with or without
         parentheses or a name."""
-        return _registering(self.add_app_template_global, name)
+        return registering(self.add_app_template_global, name)
 
     @setupmethod
     def add_app_template_global(self, f: Callable[..., Any], name: str | None = None) -> None:
@@ -416,17 +416,3 @@ class Blueprint(Scaffold):
     def __repr__(self) -> str:
         return f"<Blueprint {self.name!r}>"
 
-
-def _registering(
-    add: Callable[[Callable[..., Any], str | None], None], name: F | str | None
-) -> F | Callable[[F], F]:
-    """A registration used bare (`name` is the function) or called (`name` is its name)."""
-    if callable(name):
-        add(name, None)
-        return name
-
-    def decorator(f: F) -> F:
-        add(f, name)
-        return f
-
-    return decorator

@@ -34,6 +34,22 @@ def setupmethod(f: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def registering(
+    add: Callable[[Callable[..., Any], str | None], None], name: F | str | None
+) -> F | Callable[[F], F]:
+    """Support a registering decorator used bare (`@app.template_filter`) or called
+    (`@app.template_filter()` / `@app.template_filter("name")`): `name` is then the function."""
+    if callable(name):
+        add(name, None)
+        return name
+
+    def decorator(f: F) -> F:
+        add(f, name)
+        return f
+
+    return decorator
+
+
 def get_root_path(import_name: str) -> str:
     """The folder of the module or package named `import_name` (the cwd when unknown)."""
     module = sys.modules.get(import_name)

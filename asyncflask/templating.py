@@ -14,7 +14,7 @@ from jinja2 import BaseLoader, FileSystemLoader, Template, TemplateNotFound, Tem
 
 from . import signals
 from .globals import _cv_context, g, request, session
-from .scaffold import setupmethod
+from .scaffold import registering, setupmethod
 
 if TYPE_CHECKING:
     from .app import AsyncFlask
@@ -266,7 +266,7 @@ class TemplatingMixin:
         Returns:
             The function unchanged, or a decorator that registers it.
         """
-        return self._registering(self.add_template_filter, name)
+        return registering(self.add_template_filter, name)
 
     @setupmethod
     def add_template_filter(self, f: Callable[..., Any], name: str | None = None) -> None:
@@ -293,7 +293,7 @@ class TemplatingMixin:
         Returns:
             The function unchanged, or a decorator that registers it.
         """
-        return self._registering(self.add_template_test, name)
+        return registering(self.add_template_test, name)
 
     @setupmethod
     def add_template_test(self, f: Callable[..., Any], name: str | None = None) -> None:
@@ -320,7 +320,7 @@ class TemplatingMixin:
         Returns:
             The function unchanged, or a decorator that registers it.
         """
-        return self._registering(self.add_template_global, name)
+        return registering(self.add_template_global, name)
 
     @setupmethod
     def add_template_global(self, f: Callable[..., Any], name: str | None = None) -> None:
@@ -332,20 +332,6 @@ class TemplatingMixin:
         """
         self.jinja_env.globals[name or f.__name__] = f
 
-    @staticmethod
-    def _registering(
-        add: Callable[[Callable[..., Any], str | None], None], name: F | str | None
-    ) -> F | Callable[[F], F]:
-        if callable(name):
-            # Used bare: `name` is the decorated function itself.
-            add(name, None)
-            return name
-
-        def decorator(f: F) -> F:
-            add(f, name)
-            return f
-
-        return decorator
 
 
 # -- rendering --------------------------------------------------------------------------------
