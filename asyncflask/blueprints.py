@@ -415,4 +415,3 @@ class Blueprint(Scaffold):
 
     def __repr__(self) -> str:
         return f"<Blueprint {self.name!r}>"
-

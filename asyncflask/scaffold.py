@@ -302,7 +302,5 @@ def is_async_callable(f: Any) -> bool:
     while isinstance(f, functools.partial):
         f = f.func
     return inspect.iscoroutinefunction(f) or (
-        callable(f)
-        and not inspect.isfunction(f)
-        and inspect.iscoroutinefunction(type(f).__call__)
+        callable(f) and not inspect.isfunction(f) and inspect.iscoroutinefunction(type(f).__call__)
     )

@@ -333,7 +333,6 @@ class TemplatingMixin:
         self.jinja_env.globals[name or f.__name__] = f
 
 
-
 # -- rendering --------------------------------------------------------------------------------
 
 
