@@ -22,7 +22,7 @@ from starlette.datastructures import URLPath
 from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .exceptions import HTTPException, MethodNotAllowed, NotFound
+from .exceptions import BadRequest, HTTPException, MethodNotAllowed, NotFound
 
 if TYPE_CHECKING:
     from starlette.responses import Response as StarletteResponse
@@ -741,6 +741,11 @@ class Map:
                     and rule.match(path + "/", host) is not None
                 ):
                     raise RequestRedirect(path + "/")
+        for rule in self._candidates(path):
+            if rule.websocket is not websocket and rule.match(path, host) is not None:
+                # The URL exists for the other kind of connection.
+                kind = "websocket" if rule.websocket else "HTTP"
+                raise BadRequest(f"This URL only accepts {kind} requests.")
         raise NotFound()
 
     def allowed_methods(self, path: str, host: str | None = None) -> list[str]:

@@ -92,16 +92,27 @@ async def test_blueprint_websocket_with_url_prefix() -> None:
     ]
 
 
-async def test_http_request_to_a_websocket_rule_is_404() -> None:
+async def test_http_request_to_a_websocket_rule_is_400() -> None:
+    # As with Werkzeug's routing: the URL exists, for the other kind of connection.
     app = make_app()
 
     @app.websocket("/ws")
     async def handler() -> None:
         await websocket.send("x")
 
+    @app.get("/page")
+    async def page() -> str:
+        return "page"
+
     async with app.test_client() as client:
         response = await client.get("/ws")
-    assert response.status_code == 404
+        assert response.status_code == 400
+        assert "This URL only accepts websocket requests." in response.text
+        with pytest.raises(WebSocketDenied) as denied:
+            async with client.websocket("/page"):
+                pass
+        assert denied.value.status_code == 400
+        assert (await client.get("/nowhere")).status_code == 404
 
 
 async def test_unknown_path_is_a_404_denial() -> None:
