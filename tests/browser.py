@@ -17,18 +17,18 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import websockets.asyncio.client
 from websockets.exceptions import ConnectionClosed, WebSocketException
+
+if TYPE_CHECKING:  # the root conftest.py, shared through its `live_server` fixture
+    from conftest import LiveServers
 
 __all__ = [
     "Browser",
@@ -36,7 +36,6 @@ __all__ = [
     "JavaScriptError",
     "Page",
     "find_chromium",
-    "free_port",
     "launch_chromium",
     "serve_app",
 ]
@@ -355,50 +354,20 @@ async def _devtools_url(process: subprocess.Popen[bytes], log_path: Path, timeou
         await asyncio.sleep(0.05)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextlib.asynccontextmanager
-async def serve_app(app_file: Path, timeout: float = 15.0) -> AsyncIterator[str]:
+async def serve_app(live_server: LiveServers, app_file: Path, timeout: float = 15.0) -> AsyncIterator[str]:
     """Serve the `app` in `app_file` with uvicorn on 127.0.0.1 and a free port; yield its base URL.
 
-    Ready once it answers `GET /`; always stopped afterwards.
+    Started by the `live_server` fixture (the root conftest.py), which also stops it at the end of
+    the test if this does not; ready once it listens (with `--lifespan on`, after its start-up).
     """
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryDirectory(prefix="asyncflask-app-", ignore_cleanup_errors=True) as tmp:
-        log_path = Path(tmp, "uvicorn.log")
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(
-                [
-                    sys.executable, "-m", "uvicorn", f"{app_file.stem}:app",
-                    "--app-dir", str(app_file.parent),
-                    "--host", "127.0.0.1", "--port", str(port),
-                    "--lifespan", "on", "--log-level", "warning",
-                ],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
-                start_new_session=True,
-            )  # fmt: skip
-        try:
-            deadline = time.monotonic() + timeout
-            async with httpx.AsyncClient(timeout=1.0) as client:
-                while True:
-                    if process.poll() is not None:
-                        raise RuntimeError(f"{app_file} exited with {process.returncode}:\n{_tail(log_path)}")
-                    try:
-                        await client.get(base_url + "/")
-                        break
-                    except httpx.TransportError:
-                        if time.monotonic() >= deadline:
-                            raise RuntimeError(
-                                f"{app_file} did not answer within {timeout} s:\n{_tail(log_path)}"
-                            ) from None
-                        await asyncio.sleep(0.05)
-            yield base_url
-        finally:
-            await _stop(process)
+    argv = live_server.uvicorn_argv(
+        f"{app_file.stem}:app", app_file.parent, "--lifespan", "on", "--log-level", "warning"
+    )
+    server = live_server(argv, timeout=timeout, capture_output=True, wait=False)
+    try:
+        # The fixture's waiting and stopping block: in a thread, so the event loop goes on.
+        await asyncio.to_thread(server.wait_listening, timeout)
+        yield server.url
+    finally:
+        await asyncio.to_thread(server.stop)

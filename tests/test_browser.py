@@ -10,9 +10,13 @@ import contextlib
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from browser import Browser, find_chromium, launch_chromium, serve_app
+
+if TYPE_CHECKING:  # the root conftest.py, shared through its `live_server` fixture
+    from conftest import LiveServers
 
 CHROMIUM = find_chromium()
 if CHROMIUM is None:
@@ -26,19 +30,19 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 @contextlib.asynccontextmanager
-async def serve_and_browse(app_file: Path) -> AsyncIterator[tuple[str, Browser]]:
+async def serve_and_browse(live_server: LiveServers, app_file: Path) -> AsyncIterator[tuple[str, Browser]]:
     """The example served on a free port, and a fresh browser.
 
     The browser goes first on the way out: the server then has no open connections (the
     clock's endless stream, the chat's sockets) to wait for while it shuts down.
     """
     assert CHROMIUM is not None
-    async with serve_app(app_file) as base_url, launch_chromium(CHROMIUM) as browser:
+    async with serve_app(live_server, app_file) as base_url, launch_chromium(CHROMIUM) as browser:
         yield base_url, browser
 
 
-async def test_hello_page_renders_and_its_link_leads_to_the_json_greeting() -> None:
-    async with serve_and_browse(EXAMPLES / "hello.py") as (base_url, browser):
+async def test_hello_page_renders_and_its_link_leads_to_the_json_greeting(live_server: LiveServers) -> None:
+    async with serve_and_browse(live_server, EXAMPLES / "hello.py") as (base_url, browser):
         page = await browser.new_page(base_url + "/")
         assert await page.evaluate("document.querySelector('h1').textContent") == "Hello World!"
 
@@ -56,8 +60,8 @@ async def test_hello_page_renders_and_its_link_leads_to_the_json_greeting() -> N
         assert await page.evaluate("document.querySelector('h1 i') === null") is True
 
 
-async def test_sse_clock_ticks_in_the_browser() -> None:
-    async with serve_and_browse(EXAMPLES / "sse" / "app.py") as (base_url, browser):
+async def test_sse_clock_ticks_in_the_browser(live_server: LiveServers) -> None:
+    async with serve_and_browse(live_server, EXAMPLES / "sse" / "app.py") as (base_url, browser):
         page = await browser.new_page(base_url + "/")
         tick = "document.getElementById('n').textContent"
         # The first tick comes at once, the next one CLOCK_INTERVAL (1 s) later.
@@ -68,8 +72,8 @@ async def test_sse_clock_ticks_in_the_browser() -> None:
         assert await page.evaluate("document.getElementById('time').textContent") != "--:--:--"
 
 
-async def test_chat_message_reaches_the_other_tab_as_text() -> None:
-    async with serve_and_browse(EXAMPLES / "chat" / "app.py") as (base_url, browser):
+async def test_chat_message_reaches_the_other_tab_as_text(live_server: LiveServers) -> None:
+    async with serve_and_browse(live_server, EXAMPLES / "chat" / "app.py") as (base_url, browser):
         room_url = base_url + "/?room=browser-test"
         sender = await browser.new_page(room_url)
         receiver = await browser.new_page(room_url)

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import subprocess
-import sys
 import textwrap
 import time
-from collections.abc import AsyncGenerator, Iterator
+from collections.abc import AsyncGenerator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -26,6 +24,9 @@ from asyncflask import (
     has_request_context,
 )
 from asyncflask.testing import LifespanError
+
+if TYPE_CHECKING:  # the root conftest.py, shared through its `live_server` fixture
+    from conftest import LiveServers
 
 # -- before_serving, after_serving, while_serving ---------------------------------------------
 
@@ -377,42 +378,12 @@ def test_background_task_needs_an_event_loop() -> None:
 # -- a real server ----------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _write_app(directory: Path, name: str, body: str) -> None:
     source = "from asyncflask import AsyncFlask\n\napp = AsyncFlask(__name__)\n\n" + textwrap.dedent(body)
     (directory / f"{name}.py").write_text(source)
 
 
-@pytest.fixture
-def uvicorn_process(tmp_path: Path) -> Iterator[Any]:
-    """Start `uvicorn MODULE:app` on a free port; always killed at the end."""
-    processes: list[subprocess.Popen[bytes]] = []
-
-    def start(module: str) -> tuple[subprocess.Popen[bytes], int]:
-        port = _free_port()
-        command = [sys.executable, "-m", "uvicorn", f"{module}:app", "--host", "127.0.0.1"]
-        # Plain `uvicorn module:app` (lifespan "auto"), as users run it.
-        command += ["--port", str(port), "--app-dir", str(tmp_path)]
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        processes.append(process)
-        return process, port
-
-    try:
-        yield start
-    finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-            process.communicate(timeout=10)
-
-
-def test_uvicorn_refuses_to_start_when_startup_fails(tmp_path: Path, uvicorn_process: Any) -> None:
+def test_uvicorn_refuses_to_start_when_startup_fails(tmp_path: Path, live_server: LiveServers) -> None:
     _write_app(
         tmp_path,
         "failing_app",
@@ -422,18 +393,19 @@ def test_uvicorn_refuses_to_start_when_startup_fails(tmp_path: Path, uvicorn_pro
             raise RuntimeError("database is unreachable")
         """,
     )
-    process, _ = uvicorn_process("failing_app")
+    # Plain `uvicorn module:app` (lifespan "auto"), as users run it; expected to exit.
+    argv = live_server.uvicorn_argv("failing_app:app", tmp_path)
+    server = live_server(argv, capture_output=True, wait=False)
     try:
-        _, stderr = process.communicate(timeout=10)
+        returncode, _, text = server.wait_exit(timeout=10)
     except subprocess.TimeoutExpired:
         pytest.fail("uvicorn kept running although the app failed at start-up")
-    assert process.returncode != 0
-    text = stderr.decode()
+    assert returncode != 0
     assert "RuntimeError: database is unreachable" in text
     assert "connect" in text
 
 
-def test_uvicorn_serves_a_healthy_app(tmp_path: Path, uvicorn_process: Any) -> None:
+def test_uvicorn_serves_a_healthy_app(tmp_path: Path, live_server: LiveServers) -> None:
     _write_app(
         tmp_path,
         "healthy_app",
@@ -443,7 +415,10 @@ def test_uvicorn_serves_a_healthy_app(tmp_path: Path, uvicorn_process: Any) -> N
             return "served by uvicorn"
         """,
     )
-    process, port = uvicorn_process("healthy_app")
+    # Not waited for by the fixture: this test polls for the first answer itself.
+    argv = live_server.uvicorn_argv("healthy_app:app", tmp_path)
+    server = live_server(argv, capture_output=True, wait=False)
+    process, port = server.process, server.port
     deadline = time.monotonic() + 10
     response: httpx.Response | None = None
     with httpx.Client(timeout=2) as http:

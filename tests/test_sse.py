@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
-import subprocess
-import sys
 import textwrap
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -20,6 +17,9 @@ from starlette.types import Message, Receive, Scope, Send
 
 from asyncflask import AsyncFlask, request
 from asyncflask.sse import EventStream, ServerSentEvent, last_event_id, parse_events
+
+if TYPE_CHECKING:  # the root conftest.py, shared through its `live_server` fixture
+    from conftest import LiveServer, LiveServers
 
 
 def make_app(**config: Any) -> AsyncFlask:
@@ -565,44 +565,15 @@ async def ticks():
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+def server(tmp_path: Path, live_server: LiveServers) -> LiveServer:
     (tmp_path / "sse_server_app.py").write_text(textwrap.dedent(SERVER_APP))
-    log = tmp_path / "server.log"
-    port = free_port()
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "sse_server_app:app", "--app-dir", str(tmp_path)]
-            + ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"uvicorn exited with {process.returncode}: {log.read_text()}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}", log
-    finally:
-        process.kill()
-        process.wait(timeout=10)
+    argv = live_server.uvicorn_argv("sse_server_app:app", tmp_path, "--log-level", "warning")
+    return live_server(argv, capture_output=True)
 
 
-async def test_real_server_cuts_a_failing_stream_and_keeps_serving(server: tuple[str, Path]) -> None:
-    base_url, log = server
+async def test_real_server_cuts_a_failing_stream_and_keeps_serving(server: LiveServer) -> None:
+    base_url = server.url
     async with asyncio.timeout(15), httpx.AsyncClient(base_url=base_url) as client:
         received = b""
         with pytest.raises(httpx.RemoteProtocolError):
@@ -616,7 +587,7 @@ async def test_real_server_cuts_a_failing_stream_and_keeps_serving(server: tuple
         async with client.stream("GET", "/ticks") as response:
             events = parse_events(response.aiter_bytes())
             assert [(await anext(events)).data for _ in range(2)] == ["1", "2"]
-    text = log.read_text()
+    text = server.stderr()  # the app's logger writes to stderr
     assert text.count("Exception while sending the response to /broken [GET]") == 1
     assert "secret detail" in text  # in the server's log, never on the wire
 

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
-import subprocess
-import sys
 import textwrap
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import pytest_asyncio
@@ -21,6 +18,9 @@ import websockets.exceptions
 from asyncflask import AsyncFlask, Blueprint, abort, current_app, g, has_websocket_context, url_for, websocket
 from asyncflask.exceptions import Forbidden, NotFound, Unauthorized, WebSocketDisconnect
 from asyncflask.testing import TestClient, WebSocketDenied, WebSocketTestSession
+
+if TYPE_CHECKING:  # the root conftest.py, shared through its `live_server` fixture
+    from conftest import LiveServers
 
 
 def make_app(**config: Any) -> AsyncFlask:
@@ -961,54 +961,11 @@ async def teapot():
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(port: int, process: subprocess.Popen[bytes], deadline: float) -> None:
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"uvicorn exited with {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.1):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"uvicorn did not listen on port {port} in time")
-
-
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[str]:
+def server(tmp_path: Path, live_server: LiveServers) -> str:
     (tmp_path / "ws_server_app.py").write_text(textwrap.dedent(SERVER_APP))
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "ws_server_app:app",
-            "--app-dir",
-            str(tmp_path),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for_port(port, process, time.monotonic() + 15)
-        yield f"ws://127.0.0.1:{port}"
-    finally:
-        process.kill()
-        process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
+    argv = live_server.uvicorn_argv("ws_server_app:app", tmp_path, "--log-level", "warning")
+    return f"ws://127.0.0.1:{live_server(argv, capture_output=True).port}"
 
 
 async def test_real_server_echo_and_refusals(server: str) -> None:

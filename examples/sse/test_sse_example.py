@@ -5,21 +5,22 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
-import os
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
 from asyncflask import AsyncFlask
 from asyncflask.sse import ServerSentEvent, parse_events
+
+if TYPE_CHECKING:  # the root conftest.py, shared through its `live_server` fixture
+    from conftest import LiveServers
 
 APP_PATH = Path(__file__).with_name("app.py")
 
@@ -110,36 +111,10 @@ async def test_ticks_arrive_at_the_configured_pace() -> None:
 # -- running it ----------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
-def running_example() -> Iterator[int]:
-    """`python examples/sse/app.py`, on a free port."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, str(APP_PATH)],
-        env={**os.environ, "PORT": str(port)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 15
-        while True:
-            assert process.poll() is None, f"the example exited with {process.returncode}"
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.1):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "the example did not start listening in time"
-                time.sleep(0.05)
-        yield port
-    finally:
-        process.kill()
-        process.wait(timeout=10)
+def running_example(live_server: LiveServers) -> int:
+    """`python examples/sse/app.py`, on a free port (its PORT)."""
+    return live_server([sys.executable, str(APP_PATH)], capture_output=True).port
 
 
 async def test_runs_with_one_command(running_example: int) -> None:
