@@ -287,7 +287,7 @@ class AsyncFlask(TemplatingMixin, Scaffold):
         _anchor: str | None = None,
         _method: str | None = None,
         _scheme: str | None = None,
-        _external: bool | None = None,
+        _external: bool = False,
         **values: Any,
     ) -> str:
         """Build the URL of an endpoint; see `asyncflask.url_for`."""

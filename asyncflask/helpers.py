@@ -51,7 +51,7 @@ def url_for(
     _anchor: str | None = None,
     _method: str | None = None,
     _scheme: str | None = None,
-    _external: bool | None = None,
+    _external: bool = False,
     **values: Any,
 ) -> str:
     """Build the URL of an endpoint.
@@ -61,7 +61,8 @@ def url_for(
         _anchor: a fragment to append (`#...`).
         _method: pick the rule that serves this method.
         _scheme: the scheme of an external URL (needs `_external=True`).
-        _external: build an absolute URL (the default outside a request).
+        _external: build an absolute URL (scheme and host from the request, or from
+            `PREFERRED_URL_SCHEME` and `SERVER_NAME` outside one).
         **values: the rule's variables; others become the query string.
 
     Returns:
@@ -80,7 +81,7 @@ def build_url(
     anchor: str | None = None,
     method: str | None = None,
     scheme: str | None = None,
-    external: bool | None = None,
+    external: bool = False,
 ) -> str:
     """Build a URL for `app` (the work behind `url_for` and `app.url_for`)."""
     ctx = _cv_context.get(None)
@@ -90,9 +91,7 @@ def build_url(
     if endpoint.startswith("."):
         blueprint = connection.blueprint if connection is not None else None
         endpoint = f"{blueprint}{endpoint}" if blueprint else endpoint[1:]
-    if external is None:
-        external = scheme is not None or connection is None
-    elif scheme is not None and not external:
+    if scheme is not None and not external:
         raise ValueError("When specifying '_scheme', '_external' must be True.")
     values = dict(values)
     app.inject_url_defaults(endpoint, values)

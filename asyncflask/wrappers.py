@@ -670,8 +670,8 @@ class Response(StarletteResponse):
 
     def __init__(
         self,
-        body: Any = None,
-        status: int | str | HTTPStatus | None = None,
+        body: Any = "",
+        status: int | str | HTTPStatus | None = 200,
         headers: HeadersInput | None = None,
         mimetype: str | None = None,
         content_type: str | None = None,

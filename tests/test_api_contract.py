@@ -103,7 +103,7 @@ def test_application_constructor() -> None:
     }
 
 
-def test_blueprint_constructor_has_the_listed_options() -> None:
+def test_blueprint_constructor_takes_the_options_in_the_listed_order() -> None:
     listed = [
         "name",
         "import_name",
@@ -115,7 +115,7 @@ def test_blueprint_constructor_has_the_listed_options() -> None:
         "template_folder",
         "root_path",
     ]
-    assert set(listed) <= set(params(Blueprint))
+    assert list(params(Blueprint))[: len(listed)] == listed
 
 
 def test_run_defaults() -> None:
@@ -131,8 +131,8 @@ def test_url_for_keywords() -> None:
 
 def test_response_constructor_and_cookie_defaults() -> None:
     assert params(Response) == {
-        "body": None,
-        "status": None,
+        "body": "",
+        "status": 200,
         "headers": None,
         "mimetype": None,
         "content_type": None,

@@ -1005,7 +1005,6 @@ async def test_url_for_external_uses_the_request_host() -> None:
             "relative": url_for("user", name="a"),
             "external": url_for("user", name="a", _external=True),
             "https": url_for("user", name="a", _scheme="https", _external=True),
-            "scheme_only": url_for("user", name="a", _scheme="https"),
         }
 
     response = await fetch(app, "GET", "/links", headers={"Host": "example.org:8080"})
@@ -1013,7 +1012,6 @@ async def test_url_for_external_uses_the_request_host() -> None:
         "relative": "/user/a",
         "external": "http://example.org:8080/user/a",
         "https": "https://example.org:8080/user/a",
-        "scheme_only": "https://example.org:8080/user/a",
     }
 
 
@@ -1027,25 +1025,26 @@ async def test_url_for_scheme_without_external_is_a_value_error() -> None:
 async def test_app_url_for_outside_a_request() -> None:
     app = build_app()
     app.config.update(SERVER_NAME="example.com", PREFERRED_URL_SCHEME="https", APPLICATION_ROOT="/root")
-    assert app.url_for("user", name="a") == "https://example.com/root/user/a"
-    assert app.url_for("user", name="a", _scheme="http") == "http://example.com/root/user/a"
-    assert app.url_for("user", name="a", _external=False) == "/root/user/a"
+    assert app.url_for("user", name="a", _external=True) == "https://example.com/root/user/a"
+    assert app.url_for("user", name="a", _scheme="http", _external=True) == "http://example.com/root/user/a"
+    # Relative by default, as the contract's `_external=False` says.
+    assert app.url_for("user", name="a") == "/root/user/a"
 
 
 async def test_app_url_for_without_server_name_is_a_runtime_error() -> None:
     app = build_app()
     with pytest.raises(RuntimeError, match="SERVER_NAME"):
-        app.url_for("index")
+        app.url_for("index", _external=True)
     # A relative URL needs no server name.
-    assert app.url_for("index", _external=False) == "/"
+    assert app.url_for("index") == "/"
 
 
 async def test_url_for_in_an_app_context() -> None:
     app = build_app()
     app.config["SERVER_NAME"] = "localhost:5000"
     async with app.app_context():
-        assert asyncflask.url_for("user", name="a") == "http://localhost:5000/user/a"
-        assert asyncflask.url_for("user", name="a", _external=False) == "/user/a"
+        assert asyncflask.url_for("user", name="a", _external=True) == "http://localhost:5000/user/a"
+        assert asyncflask.url_for("user", name="a") == "/user/a"
     with pytest.raises(RuntimeError, match="outside of application context"):
         url_for("index")
 
@@ -1216,7 +1215,7 @@ async def test_host_matching_builds_urls_on_other_hosts() -> None:
     app = host_app()
     async with app.test_request_context("/", headers={"Host": "example.com"}):
         assert url_for("sub", sub="api") == "http://api.example.com/"
-        assert url_for("sub", sub="api", _scheme="https") == "https://api.example.com/"
+        assert url_for("sub", sub="api", _scheme="https", _external=True) == "https://api.example.com/"
         assert url_for("admin") == "http://localhost:5000/admin"
         assert url_for("anywhere") == "/anywhere"
 

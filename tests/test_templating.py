@@ -143,7 +143,7 @@ async def test_render_needs_app_context() -> None:
 
 
 async def test_render_in_app_context_without_request(tmp_path: Path) -> None:
-    app = make_app(write(tmp_path, mail__txt="Visit {{ url_for('index') }}, {{ g.user }}."))
+    app = make_app(write(tmp_path, mail__txt="Visit {{ url_for('index', _external=True) }}, {{ g.user }}."))
     app.config["SERVER_NAME"] = "example.com"
 
     @app.route("/")
@@ -165,7 +165,7 @@ async def test_url_for_outside_request_needs_server_name(tmp_path: Path) -> None
 
     async with app.app_context():
         with pytest.raises(RuntimeError, match="SERVER_NAME"):
-            await render_template_string("{{ url_for('index') }}")
+            await render_template_string("{{ url_for('index', _external=True) }}")
 
 
 @pytest.mark.parametrize(
