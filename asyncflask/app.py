@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .config import DEFAULT_CONFIG, Config, ConfigAttribute
+from .config import DEFAULT_CONFIG, Config, ConfigAttribute, get_debug_flag
 from .ctx import AppContext, _AppCtxGlobals
 from .dispatch import RequestHandler, ensure_async
 from .globals import _cv_context
@@ -90,7 +90,7 @@ class AsyncFlask(TemplatingMixin, Scaffold):
         self.config = self.config_class(
             self.instance_path if instance_relative_config else self.root_path, DEFAULT_CONFIG
         )
-        self.config["DEBUG"] = os.environ.get("ASYNCFLASK_DEBUG", "").lower() not in ("", "0", "false", "no")
+        self.config["DEBUG"] = bool(get_debug_flag())
         self.json: JSONProvider = self.json_provider_class(self)
         self.url_map = Map(host_matching=host_matching, subdomain_matching=subdomain_matching)
         self.extensions: dict[str, Any] = {}
@@ -385,20 +385,19 @@ class AsyncFlask(TemplatingMixin, Scaffold):
             raise
 
     async def shutdown(self) -> None:
-        """Stop serving: finish `while_serving`, run `after_serving`, wait for background tasks."""
-        try:
-            async with self.app_context():
-                while self._serving_gens:
-                    gen = self._serving_gens.pop()
-                    try:
-                        await gen.__anext__()
-                    except StopAsyncIteration:
-                        continue
-                    raise RuntimeError(f"The while_serving generator {gen!r} must yield only once.")
-                for func in self.after_serving_funcs:
-                    await ensure_async(func)()
-        finally:
-            await self._handler.wait_background(float(self.config["BACKGROUND_TASK_SHUTDOWN_TIMEOUT"]))
+        """Stop serving: wait for background tasks, then finish `while_serving` and run
+        `after_serving` (so tasks still have what those close)."""
+        await self._handler.wait_background(float(self.config["BACKGROUND_TASK_SHUTDOWN_TIMEOUT"]))
+        async with self.app_context():
+            while self._serving_gens:
+                gen = self._serving_gens.pop()
+                try:
+                    await gen.__anext__()
+                except StopAsyncIteration:
+                    continue
+                raise RuntimeError(f"The while_serving generator {gen!r} must yield only once.")
+            for func in self.after_serving_funcs:
+                await ensure_async(func)()
 
     def add_background_task(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         """Run `func(*args, **kwargs)` in the background, with the app context.

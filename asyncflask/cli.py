@@ -29,6 +29,8 @@ import click
 from click.core import ParameterSource
 from click.testing import CliRunner, Result
 
+from .config import get_debug_flag
+
 if TYPE_CHECKING:
     from .app import AsyncFlask
     from .ctx import AppContext
@@ -310,14 +312,6 @@ def locate_app(module_name: str, app_name: str | None, raise_if_not_found: bool 
 # Environment
 
 
-def _get_debug_flag() -> bool | None:
-    """The debug flag from `ASYNCFLASK_DEBUG`, or None when it is not set."""
-    value = os.environ.get("ASYNCFLASK_DEBUG")
-    if not value:
-        return None
-    return value.lower() not in {"0", "false", "no", "off"}
-
-
 def _get_load_dotenv(default: bool = True) -> bool:
     """Whether to load the default dotenv files; `ASYNCFLASK_SKIP_DOTENV=1` turns it off."""
     value = os.environ.get("ASYNCFLASK_SKIP_DOTENV")
@@ -330,7 +324,7 @@ def load_dotenv(path: str | os.PathLike[str] | None = None, load_defaults: bool 
     """Load environment variables from dotenv files, if python-dotenv is installed.
 
     The default files `.env` and `.asyncflaskenv` are searched upwards from the current
-    directory; `.asyncflaskenv` wins over `.env`, and `path` wins over both. Variables already
+    directory; `.env` wins over `.asyncflaskenv`, and `path` wins over both. Variables already
     in the environment are never changed.
 
     Args:
@@ -417,7 +411,7 @@ class ScriptInfo:
             raise NoAppException(f"Could not locate an AsyncFlask application. {_NO_APP_HINT}")
 
         if self.set_debug_flag:
-            debug = _get_debug_flag()
+            debug = get_debug_flag()
             if debug is not None:
                 app.debug = debug
 

@@ -11,9 +11,17 @@ from collections.abc import Callable, Mapping, MutableMapping
 from datetime import timedelta
 from typing import IO, Any, Generic, Protocol, TypeVar, overload
 
-__all__ = ["DEFAULT_CONFIG", "Config", "ConfigAttribute"]
+__all__ = ["DEFAULT_CONFIG", "Config", "ConfigAttribute", "get_debug_flag"]
 
 T = TypeVar("T")
+
+
+def get_debug_flag() -> bool | None:
+    """Debug mode from `ASYNCFLASK_DEBUG` (`0`, `false`, `no`, `off` mean off), or None if unset."""
+    value = os.environ.get("ASYNCFLASK_DEBUG")
+    if not value:
+        return None
+    return value.lower() not in {"0", "false", "no", "off"}
 
 # A missing file is the only failure ``silent=True`` hides; a file that exists
 # but cannot be read (permissions, I/O errors) is always reported.

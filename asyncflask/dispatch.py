@@ -91,6 +91,7 @@ class HandlerChain:
     before_websocket: tuple[AsyncFunc, ...]
     after_websocket: tuple[AsyncFunc, ...]
     url_defaults: tuple[Callable[..., Any], ...]
+    context_processors: tuple[AsyncFunc, ...]
 
 
 class RequestHandler:
@@ -150,6 +151,7 @@ class RequestHandler:
             before_websocket=tuple(map(ensure_async, forward(app.before_websocket_funcs))),
             after_websocket=tuple(map(ensure_async, backward(app.after_websocket_funcs))),
             url_defaults=tuple(forward(app.url_default_functions)),
+            context_processors=tuple(map(ensure_async, forward(app.template_context_processors))),
         )
 
     def url_defaults_for(self, endpoint: str) -> tuple[Callable[..., Any], ...]:

@@ -111,6 +111,8 @@ async def _with_keepalive(events: AsyncIterable[Any], interval: float | None) ->
             pending.cancel()
             pending.add_done_callback(_retrieve)
         else:
+            if pending is not None:
+                _retrieve(pending)  # finished while we were leaving: collect its outcome
             aclose = getattr(iterator, "aclose", None)
             if aclose is not None:
                 await aclose()

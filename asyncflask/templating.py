@@ -4,7 +4,6 @@ and the `render_template` / `stream_template` helpers.
 
 from __future__ import annotations
 
-import inspect
 import os
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, overload
@@ -18,6 +17,7 @@ from .scaffold import registering, setupmethod
 
 if TYPE_CHECKING:
     from .app import AsyncFlask
+    from .dispatch import RequestHandler
     from .wrappers import Response
 
 __all__ = [
@@ -198,6 +198,7 @@ class TemplatingMixin:
     if TYPE_CHECKING:
         # Provided by AsyncFlask and Scaffold.
         template_context_processors: dict[str | None, list[Callable[..., Any]]]
+        _handler: RequestHandler
 
         @property
         def jinja_env(self) -> Environment: ...
@@ -223,31 +224,29 @@ class TemplatingMixin:
             context: the template context, updated in place.
         """
         extra: dict[str, Any] = {}
-        names: list[str | None] = [None]
+        endpoint: str | None = None
         ctx = _cv_context.get(None)
         if ctx is not None:
             extra["g"] = ctx.g
             if ctx.request is not None:
                 extra["request"] = ctx.request
-                names += reversed(ctx.request.blueprints)
+                endpoint = ctx.request.endpoint
             elif ctx.websocket is not None:
                 extra["websocket"] = ctx.websocket
-                names += reversed(ctx.websocket.blueprints)
+                endpoint = ctx.websocket.endpoint
             if ctx.request is not None or ctx.websocket is not None:
                 # The proxy opens the session only if the template reads it.
                 extra["session"] = session
-        processors = self.template_context_processors
-        for name in names:
-            for processor in processors.get(name, ()):
-                rv = processor()
-                if inspect.isawaitable(rv):
-                    rv = await rv
-                if not isinstance(rv, Mapping):
-                    raise TypeError(
-                        f"The context processor {getattr(processor, '__name__', processor)!r} returned"
-                        f" {type(rv).__name__}; it must return a dict of names for the template."
-                    )
-                extra.update(rv)
+        # The app's processors, then the endpoint's blueprints from the outside in; sync ones
+        # run in a worker thread like every other sync hook.
+        for processor in self._handler.chain_for(endpoint).context_processors:
+            rv = await processor()
+            if not isinstance(rv, Mapping):
+                raise TypeError(
+                    f"The context processor {getattr(processor, '__name__', processor)!r} returned"
+                    f" {type(rv).__name__}; it must return a dict of names for the template."
+                )
+            extra.update(rv)
         for key, value in extra.items():
             context.setdefault(key, value)
 

@@ -250,7 +250,8 @@ async def serve_websocket(handler: RequestHandler, scope: Scope, receive: Receiv
             # Returning (or finishing) before accepting refuses the handshake.
             response = handler.make_response(rv, chain) if rv is not None else _forbidden()
             for after in chain.after_websocket:
-                response = await after(response)
+                # A hook that returns nothing keeps the response it was given.
+                response = await after(response) or response
             if not websocket.accepted:
                 await websocket.send_denial(response)
         else:

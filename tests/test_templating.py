@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -263,6 +264,23 @@ async def test_context_processors_sync_and_async() -> None:
     async with app.test_client() as client:
         r = await client.get("/")
     assert r.text == "sync async / caller"
+
+
+async def test_sync_context_processor_runs_in_a_worker_thread_with_the_request() -> None:
+    app = AsyncFlask(__name__)
+    loop_thread = threading.get_ident()
+
+    @app.context_processor
+    def names() -> dict[str, Any]:
+        return {"off_loop": threading.get_ident() != loop_thread, "path": request.path}
+
+    @app.route("/page")
+    async def page() -> str:
+        return await render_template_string("{{ off_loop }} {{ path }}")
+
+    async with app.test_client() as client:
+        r = await client.get("/page")
+    assert r.text == "True /page"
 
 
 async def test_context_processors_of_blueprints_inner_wins() -> None:

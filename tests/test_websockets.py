@@ -988,3 +988,23 @@ async def test_real_server_echo_and_refusals(server: str) -> None:
             async with websockets.asyncio.client.connect(f"{server}/nowhere"):
                 pass
         assert missing.value.response.status_code == 404
+
+
+async def test_after_websocket_returning_nothing_keeps_the_refusal() -> None:
+    app = make_app()
+    seen: list[int] = []
+
+    @app.after_websocket
+    async def observe(response: Any) -> None:
+        seen.append(response.status_code)
+
+    @app.websocket("/ws")
+    async def handler() -> Any:
+        return "go away", 403
+
+    async with app.test_client() as client:
+        with pytest.raises(WebSocketDenied) as denied:
+            async with client.websocket("/ws"):
+                pass
+    assert (denied.value.status_code, denied.value.response.text) == (403, "go away")
+    assert seen == [403]
