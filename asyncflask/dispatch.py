@@ -261,11 +261,9 @@ class RequestHandler:
                 )
         finally:
             try:
+                # Popping the context also starts the background tasks the request added.
                 await ctx.pop(error)
             finally:
-                if ctx.background_tasks:
-                    for func, args, kwargs in ctx.background_tasks:
-                        self.spawn_background(func, args, kwargs)
                 if request._files:
                     await request.close()
 
