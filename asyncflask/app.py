@@ -546,13 +546,27 @@ class AsyncFlask(TemplatingMixin, Scaffold):
         options: dict[str, Any] = {
             "lifespan": "on",
             "log_level": "debug" if self.debug else "info",
-            # Bounded server resources, whatever the client sends.
+            **self.server_options(),
+        }
+        options.update(uvicorn_options)
+        uvicorn.run(self, host=host, port=port, **options)
+
+    def server_options(self) -> dict[str, Any]:
+        """Uvicorn settings that bound what one client can make the server hold.
+
+        `app.run()` and `asyncflask run` use them; pass your own to override any.
+
+        Returns:
+            Keyword arguments for `uvicorn.run`.
+        """
+        return {
+            # h11 caps the size of a request head (httptools does not), so an endless or
+            # huge header is refused instead of buffered.
+            "http": "h11",
             "h11_max_incomplete_event_size": 64 * 1024,
             "ws_max_size": int(self.config["WEBSOCKET_MAX_MESSAGE_SIZE"]),
             "ws_max_queue": 32,
         }
-        options.update(uvicorn_options)
-        uvicorn.run(self, host=host, port=port, **options)
 
     def __repr__(self) -> str:
         return f"<AsyncFlask {self.name!r}>"

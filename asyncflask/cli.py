@@ -65,10 +65,6 @@ _DOTENV_FILES = (".asyncflaskenv", ".env")
 # Carries the app spec to the processes uvicorn starts for --reload and --workers.
 _UVICORN_APP_ENV = "_ASYNCFLASK_UVICORN_APP"
 _UVICORN_FACTORY = "asyncflask.cli:_load_app_for_uvicorn"
-# Server limits that keep one client from exhausting memory, whatever the app does.
-_H11_MAX_INCOMPLETE_EVENT_SIZE = 64 * 1024
-_DEFAULT_WEBSOCKET_MAX_MESSAGE_SIZE = 16 * 1024 * 1024
-_WS_MAX_QUEUE = 32
 # ctx.meta key: the app contexts AsyncFlaskGroup pushed for the command being invoked.
 _PUSHED_CONTEXTS = "asyncflask.pushed_contexts"
 _NO_APP_HINT = (
@@ -804,16 +800,6 @@ class AsyncFlaskGroup(AppGroup):
 # Built-in commands
 
 
-def _server_options(app: AsyncFlask) -> dict[str, Any]:
-    """Uvicorn settings that bound what one client can make the server hold in memory."""
-    ws_max_size = app.config.get("WEBSOCKET_MAX_MESSAGE_SIZE") or _DEFAULT_WEBSOCKET_MAX_MESSAGE_SIZE
-    return {
-        "h11_max_incomplete_event_size": _H11_MAX_INCOMPLETE_EVENT_SIZE,
-        "ws_max_size": int(ws_max_size),
-        "ws_max_queue": _WS_MAX_QUEUE,
-    }
-
-
 def _is_within(path: str, directory: str) -> bool:
     directory = os.path.realpath(directory)
     try:
@@ -879,7 +865,7 @@ def run_command(
             " or ASYNCFLASK_APP instead of passing an app object."
         )
 
-    options = _server_options(app)
+    options = app.server_options()
     if log_level is not None:
         options["log_level"] = log_level
 

@@ -595,6 +595,7 @@ class Map:
         self._static: dict[str, tuple[Rule, ...]] = {}
         self._tree = _IndexNode()
         self._needs_host = False
+        self._has_slash_rules = False
         for rule in rules:
             self.add(rule)
 
@@ -664,6 +665,9 @@ class Map:
         self._static = {path: tuple(rules) for path, rules in static.items()}
         self._tree = tree
         self._needs_host = any(rule._host_regex is not None for rule in self._rules)
+        self._has_slash_rules = any(
+            rule.strict_slashes and len(rule.rule) > 1 and rule.rule.endswith("/") for rule in self._rules
+        )
         for rules in self._by_endpoint.values():
             for position, rule in enumerate(rules):
                 # Werkzeug's `redirect_defaults`: `/page/1` redirects to `/page/` when that rule
@@ -723,6 +727,9 @@ class Map:
             if values is None:
                 continue
             if rule.methods is None or method in rule.methods:
+                if self._has_slash_rules and not path.endswith("/"):
+                    # A rule with the slash that ranks above this one wins, by redirect.
+                    self._slash_redirect(path, host, method, websocket, rule)
                 if rule.redirect_to is not None:
                     raise RequestRedirect(self.redirect_target(rule, values))
                 if rule._default_rules:
@@ -734,19 +741,31 @@ class Map:
         if allowed:
             raise MethodNotAllowed(valid_methods=sorted(allowed))
         if not path.endswith("/"):
-            for rule in self._candidates(path + "/"):
-                if (
-                    rule.websocket is websocket
-                    and rule.strict_slashes
-                    and rule.match(path + "/", host) is not None
-                ):
-                    raise RequestRedirect(path + "/")
+            self._slash_redirect(path, host, method, websocket, None)
         for rule in self._candidates(path):
             if rule.websocket is not websocket and rule.match(path, host) is not None:
                 # The URL exists for the other kind of connection.
                 kind = "websocket" if rule.websocket else "HTTP"
                 raise BadRequest(f"This URL only accepts {kind} requests.")
         raise NotFound()
+
+    def _slash_redirect(
+        self, path: str, host: str | None, method: str, websocket: bool, ranked_below: Rule | None
+    ) -> None:
+        """Redirect to `path + "/"` when a strict rule with the trailing slash serves it (and
+        ranks above `ranked_below`, the rule that matched without the slash, if any)."""
+        target = path + "/"
+        for rule in self._candidates(target):
+            if ranked_below is not None and rule.sort_key >= ranked_below.sort_key:
+                continue
+            if (
+                rule.websocket is websocket
+                and rule.strict_slashes
+                and (rule.methods is None or method in rule.methods)
+                and rule.match(target, host) is not None
+            ):
+                # The path was decoded by the server: quote it again for the Location header.
+                raise RequestRedirect(quote(target, safe=_URL_SAFE))
 
     def allowed_methods(self, path: str, host: str | None = None) -> list[str]:
         """Every method some rule accepts for this path (for OPTIONS and 405)."""

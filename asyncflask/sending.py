@@ -597,6 +597,12 @@ def _digits(text: str) -> int:
     return int(text or "0") if len(text) <= 18 else _HUGE
 
 
+def _reversed(first: str, last: str) -> bool:
+    """Whether `last < first`, compared exactly however long the numbers are."""
+    a, b = first.lstrip("0"), last.lstrip("0")
+    return (len(b), b) < (len(a), a)
+
+
 def _parse_range(value: str, size: int) -> list[tuple[int, int]] | None:
     """Parse `bytes=...` in one pass; None when it is not a valid byte-range set to honour."""
     unit, equals, spec = value.partition("=")
@@ -618,7 +624,7 @@ def _parse_range(value: str, size: int) -> list[tuple[int, int]] | None:
         seen = True
         if first:
             start = _digits(first)
-            if last and _digits(last) < start:
+            if last and _reversed(first, last):
                 return None
             end = min(_digits(last) + 1, size) if last else size
         elif last:

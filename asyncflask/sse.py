@@ -188,6 +188,14 @@ async def parse_events(chunks: AsyncIterable[bytes | str]) -> AsyncIterator[Serv
             event = _parse_block(block)
             if event is not None:
                 yield event
+    # The stream ended: a CR held back for a CRLF that never came is a line break after all.
+    if buffer.endswith("\r"):
+        buffer = buffer[:-1] + "\n"
+        while "\n\n" in buffer:
+            block, buffer = buffer.split("\n\n", 1)
+            event = _parse_block(block)
+            if event is not None:
+                yield event
 
 
 def _parse_block(block: str) -> ServerSentEvent | None:

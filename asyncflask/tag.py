@@ -178,7 +178,10 @@ class TagDateTime(JSONTag):
         return format_datetime(value.astimezone(timezone.utc), usegmt=True)
 
     def to_python(self, value: Any) -> Any:
-        parsed = parsedate_to_datetime(value)
+        try:
+            parsed = parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None  # a date nobody could have written: no value, as in Flask
         return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timezone.utc)
 
 

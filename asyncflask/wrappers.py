@@ -13,7 +13,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl, quote
 
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import Headers, MutableHeaders, UploadFile
+from starlette.datastructures import FormData, Headers, MutableHeaders, UploadFile
 from starlette.formparsers import FormParser, MultiPartException, MultiPartParser
 from starlette.requests import ClientDisconnect, HTTPConnection
 from starlette.responses import Response as StarletteResponse
@@ -257,7 +257,10 @@ class Request(HTTPConnection):
             return self._host
         except AttributeError:
             pass
-        host = self.headers.get("host")
+        hosts = self.headers.getlist("host")
+        if len(hosts) > 1:
+            raise SecurityError("The request has more than one Host header.")
+        host = hosts[0] if hosts else None
         if not host:
             server = self.scope.get("server")
             if server:
@@ -536,7 +539,7 @@ class Request(HTTPConnection):
         parser: FormParser | MultiPartParser | None = None
         headers = self.headers
         if mimetype == "multipart/form-data":
-            parser = MultiPartParser(
+            parser = _CompleteMultiPartParser(
                 headers,
                 self._iter_body(),
                 max_files=max_parts if max_parts is not None else float("inf"),
@@ -554,6 +557,9 @@ class Request(HTTPConnection):
         if parser is not None:
             try:
                 form = await parser.parse()
+                if isinstance(parser, _CompleteMultiPartParser) and not parser.ended:
+                    await form.close()
+                    raise MultiPartException("The multipart body ended before its closing boundary.")
             except MultiPartException as error:
                 message = error.message
                 if message.startswith(("Part exceeded", "Field exceeded")):
@@ -615,6 +621,25 @@ class Request(HTTPConnection):
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.scope.get('path', '')!r}>"
+
+
+class _CompleteMultiPartParser(MultiPartParser):
+    """Starlette's multipart parser, noting whether the closing boundary arrived: a body cut
+    short is a bad request, not a form with its last part silently dropped."""
+
+    ended = False
+
+    def on_end(self) -> None:
+        self.ended = True
+        super().on_end()
+
+    async def parse(self) -> FormData:
+        form = await super().parse()
+        if not self.ended:
+            # The part cut off mid-way never reached the form: release its file here.
+            for file in self._files_to_close_on_error:
+                file.close()
+        return form
 
 
 class SafeHeaders(MutableHeaders):
