@@ -18,40 +18,15 @@ from asyncflask import AsyncFlask, Response, redirect, request
 from asyncflask.config import Config
 from asyncflask.json import JSONProvider
 from asyncflask.routing import Map, Rule
-from asyncflask.testing import TestClient
+from asyncflask.testing import TestClient, make_test_scope
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def _scope(method: str = "GET", path: str = "/", headers: list[tuple[bytes, bytes]] | None = None) -> Scope:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", b"example.com"), *(headers or [])],
-        "client": ("127.0.0.1", 1234),
-        "server": ("example.com", 80),
-    }
-
-
-async def _call(app: ASGIApp, scope: Scope) -> list[Message]:
-    """Call an ASGI app with a bodiless request; the messages it sent."""
+async def _call(app: AsyncFlask, method: str = "GET", path: str = "/") -> list[Message]:
+    """Call the app as a server would, with a bodiless request; the messages it sent."""
+    scope, receive = make_test_scope(app, path, method, base_url="http://example.com")
     sent: list[Message] = []
-    received = False
-
-    async def receive() -> Message:
-        nonlocal received
-        if not received:
-            received = True
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await asyncio.Event().wait()
-        raise AssertionError("unreachable")
 
     async def send(message: Message) -> None:
         sent.append(message)
@@ -355,7 +330,7 @@ async def test_app_is_an_asgi_callable() -> None:
     async def index() -> str:
         return f"hello {request.host}"
 
-    messages = await _call(app, _scope())
+    messages = await _call(app)
     assert messages[0]["type"] == "http.response.start"
     assert messages[0]["status"] == 200
     headers = dict(messages[0]["headers"])
@@ -364,11 +339,11 @@ async def test_app_is_an_asgi_callable() -> None:
     body = b"".join(m.get("body", b"") for m in messages[1:])
     assert body == b"hello example.com"
 
-    head = await _call(app, _scope("HEAD"))
+    head = await _call(app, "HEAD")
     assert head[0]["status"] == 200
     assert b"".join(m.get("body", b"") for m in head[1:]) == b""
 
-    missing = await _call(app, _scope(path="/missing"))
+    missing = await _call(app, path="/missing")
     assert missing[0]["status"] == 404
 
 
@@ -402,7 +377,7 @@ async def test_asgi_app_can_be_wrapped_with_middleware() -> None:
 
     app.asgi_app = AddHeader(app.asgi_app)  # type: ignore[method-assign]
 
-    messages = await _call(app, _scope())
+    messages = await _call(app)
     assert (b"x-middleware", b"yes") in messages[0]["headers"]
 
     async with app.test_client() as client:

@@ -19,6 +19,7 @@ from asyncflask.exceptions import (
     MethodNotAllowed,
     NotFound,
 )
+from asyncflask.testing import make_test_scope
 from asyncflask.wrappers import Request
 
 INTERNAL_ERROR_PAGE = InternalServerError().get_body()
@@ -28,21 +29,11 @@ def _errors(caplog: pytest.LogCaptureFixture, app: AsyncFlask) -> list[logging.L
     return [r for r in caplog.records if r.name == app.name and r.levelno >= logging.ERROR]
 
 
-def _raw_scope(method: str, path: str, headers: list[tuple[bytes, bytes]] | None = None) -> Scope:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "http",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": [(b"host", b"localhost"), *(headers or [])],
-        "client": ("127.0.0.1", 1234),
-        "server": ("localhost", 80),
-    }
+def _raw_scope(
+    app: AsyncFlask, method: str, path: str, headers: list[tuple[bytes, bytes]] | None = None
+) -> Scope:
+    """The scope a server would pass for this request (its own `receive` is made by the test)."""
+    return make_test_scope(app, path, method, headers)[0]
 
 
 class ParentError(Exception):
@@ -966,7 +957,7 @@ async def test_client_disconnect_while_reading_the_body_is_not_an_error(
         if message["type"] == "http.response.start":
             raise OSError("the client is gone")
 
-    scope = _raw_scope("POST", "/upload", [(b"content-length", b"1000")])
+    scope = _raw_scope(app, "POST", "/upload", [(b"content-length", b"1000")])
     with caplog.at_level(logging.DEBUG):
         await app(scope, receive, send)
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
@@ -1015,7 +1006,7 @@ async def test_cancelled_request_still_runs_every_teardown(caplog: pytest.LogCap
     async def send(message: Message) -> None:
         pass
 
-    task = asyncio.ensure_future(app(_raw_scope("GET", "/slow"), receive, send))
+    task = asyncio.ensure_future(app(_raw_scope(app, "GET", "/slow"), receive, send))
     await asyncio.wait_for(started.wait(), 5)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -1051,7 +1042,7 @@ async def test_error_after_the_response_started_is_logged_once_without_a_second_
     async def send(message: Message) -> None:
         sent.append(message)
 
-    await app(_raw_scope("GET", "/stream"), receive, send)
+    await app(_raw_scope(app, "GET", "/stream"), receive, send)
     starts = [m for m in sent if m["type"] == "http.response.start"]
     assert len(starts) == 1 and starts[0]["status"] == 200
     assert b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body") == b"first part"
