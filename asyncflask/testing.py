@@ -64,11 +64,20 @@ def make_test_scope(
     query_string: str | bytes | dict[str, Any] | None = None,
     json: Any = None,
     data: str | bytes | dict[str, Any] | None = None,
-    base_url: str = "http://localhost",
-    root_path: str = "",
+    base_url: str | None = None,
+    root_path: str | None = None,
     client: tuple[str, int] = ("127.0.0.1", 50000),
 ) -> tuple[Scope, Receive]:
-    """An ASGI scope and `receive` for a made-up request (used by `test_request_context`)."""
+    """An ASGI scope and `receive` for a made-up request (used by `test_request_context`).
+
+    As in Flask, the host defaults to `SERVER_NAME` (else `localhost`), the scheme to
+    `PREFERRED_URL_SCHEME`, and the mount point to `APPLICATION_ROOT`.
+    """
+    config = app.config
+    if base_url is None:
+        base_url = f"{config['PREFERRED_URL_SCHEME']}://{config['SERVER_NAME'] or 'localhost'}"
+    if root_path is None:
+        root_path = str(config["APPLICATION_ROOT"] or "").rstrip("/")
     url = httpx.URL(base_url).join(path)
     if query_string is not None:
         if isinstance(query_string, bytes):

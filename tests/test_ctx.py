@@ -21,6 +21,7 @@ from asyncflask import (
     has_request_context,
     request,
     session,
+    url_for,
 )
 from asyncflask.ctx import AppContext
 from asyncflask.globals import ContextProxy
@@ -229,6 +230,22 @@ async def test_test_request_context_options() -> None:
         assert (await request.form)["f"] == "v"
     async with app.test_request_context("/raw", method="POST", data=b"payload"):
         assert await request.get_data() == b"payload"
+
+
+async def test_test_request_context_uses_server_name_scheme_and_application_root() -> None:
+    app = AsyncFlask(__name__)
+    app.config.update(SERVER_NAME="example.com:8080", PREFERRED_URL_SCHEME="https", APPLICATION_ROOT="/app")
+
+    @app.route("/page")
+    async def page() -> str:
+        return ""
+
+    async with app.test_request_context("/page?x=1"):
+        assert request.url == "https://example.com:8080/app/page?x=1"
+        assert (request.path, request.script_root, request.host) == ("/page", "/app", "example.com:8080")
+        assert url_for("page") == "/app/page"
+    async with app.test_request_context("/page", base_url="http://other.org"):
+        assert request.url == "http://other.org/app/page"
 
 
 async def test_test_request_context_binds_the_url_rule() -> None:
