@@ -20,6 +20,7 @@ from .globals import _cv_context
 from .json import DefaultJSONProvider, JSONProvider
 from .routing import BuildError, Map, Rule
 from .scaffold import Scaffold, is_async_callable, setupmethod
+from .shutdown import ShutdownNotice
 from .templating import TemplatingMixin
 from .testing import TestClient, make_test_scope
 from .wrappers import Request, Response
@@ -106,6 +107,8 @@ class AsyncFlask(TemplatingMixin, Scaffold):
         self._middleware_stack: ASGIApp | None = None
         self._handler = RequestHandler(self)
         self._serving_gens: list[AsyncGenerator[Any, None]] = []
+        #: Set when the server begins to shut down: `await app.shutting_down`.
+        self.shutting_down = ShutdownNotice()
         self._logger: logging.Logger | None = None
         self._cli: AppGroup | None = None
         self.static_host = static_host

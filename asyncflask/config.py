@@ -58,6 +58,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "MAX_COOKIE_SIZE": 4093,
     "PROVIDE_AUTOMATIC_OPTIONS": True,
     "WEBSOCKET_MAX_MESSAGE_SIZE": 16 * 1024 * 1024,
+    # Origins, besides the app's own, whose pages may open websockets ("*": any).
+    "WEBSOCKET_ALLOWED_ORIGINS": (),
     "BACKGROUND_TASK_SHUTDOWN_TIMEOUT": 5.0,
 }
 """The configuration every application starts with, with Flask 3.1's defaults.

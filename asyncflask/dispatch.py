@@ -12,7 +12,7 @@ import functools
 import html
 import inspect
 import traceback
-from collections.abc import AsyncIterable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -186,6 +186,9 @@ class RequestHandler:
 
     async def handle_http(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one HTTP request (the ASGI entry for `http` scopes)."""
+        if _ambiguous_framing(scope["headers"]):
+            await _refuse_ambiguous_framing(scope, receive, send)
+            return
         app = self.app
         request = app.request_class(scope, receive, app)
         ctx = AppContext(app, request)
@@ -579,14 +582,19 @@ class RequestHandler:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                self.app.shutting_down.arm()
                 try:
                     await self.app.startup()
                 except Exception:
+                    self.app.shutting_down.set()  # puts the server's signal handlers back
                     # Always report the failure, so the server refuses to start.
                     await send({"type": "lifespan.startup.failed", "message": traceback.format_exc()})
                     return
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                # Servers send this only once their connections are done; a notice not given
+                # by a signal already is given now, for the streams that outlive the server.
+                self.app.shutting_down.set()
                 try:
                     await self.app.shutdown()
                 except Exception:
@@ -600,6 +608,33 @@ class RequestHandler:
         from .websockets import serve_websocket
 
         await serve_websocket(self, scope, receive, send)
+
+
+def _ambiguous_framing(headers: Iterable[tuple[bytes, bytes]]) -> bool:
+    """Whether a request has both Content-Length and Transfer-Encoding (RFC 9112 section 6.1).
+
+    A proxy and the server may then disagree on where the body ends: the shape of request
+    smuggling. Servers pass the headers on lower-cased, as ASGI requires.
+    """
+    length = chunked = False
+    for name, _ in headers:
+        if name == b"content-length":
+            length = True
+        elif name == b"transfer-encoding":
+            chunked = True
+    return length and chunked
+
+
+async def _refuse_ambiguous_framing(scope: Scope, receive: Receive, send: Send) -> None:
+    # `Connection: close` makes the server drop the connection after this answer, so whatever
+    # follows on it is never read as a second request.
+    response = Response(
+        "Bad Request: a request must not have both Content-Length and Transfer-Encoding.",
+        status=400,
+        headers={"Connection": "close"},
+        mimetype="text/plain",
+    )
+    await response(scope, receive, send)
 
 
 def _without_body(send: Send) -> Send:

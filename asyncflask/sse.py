@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .globals import _cv_context
+from .shutdown import ShutdownNotice
 from .wrappers import Response
 
 __all__ = ["EventStream", "ServerSentEvent", "last_event_id", "parse_events"]
@@ -82,19 +83,27 @@ def _as_event(item: Any) -> bytes:
     return ServerSentEvent(data=item).encode()
 
 
-async def _with_keepalive(events: AsyncIterable[Any], interval: float | None) -> AsyncGenerator[bytes, None]:
+async def _with_keepalive(
+    events: AsyncIterable[Any], interval: float | None, shutdown: ShutdownNotice | None = None
+) -> AsyncGenerator[bytes, None]:
     iterator = aiter(events)
     pending: asyncio.Task[Any] | None = None
+    # The stream ends cleanly when the server begins to shut down, so the server need not
+    # wait for (or cut) a response that would otherwise never finish.
+    stopping = asyncio.ensure_future(shutdown.wait()) if shutdown is not None else None
     try:
-        if interval is None:
+        if interval is None and stopping is None:
             async for item in iterator:
                 yield _as_event(item)
             return
         while True:
             if pending is None:
                 pending = asyncio.ensure_future(anext(iterator))
-            done, _ = await asyncio.wait({pending}, timeout=interval)
-            if not done:
+            waiting = {pending} if stopping is None else {pending, stopping}
+            done, _ = await asyncio.wait(waiting, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
+            if pending not in done:
+                if stopping is not None and stopping in done:
+                    return
                 # Nothing to say for a while: a comment keeps proxies from closing the stream.
                 yield b": keep-alive\n\n"
                 continue
@@ -105,6 +114,8 @@ async def _with_keepalive(events: AsyncIterable[Any], interval: float | None) ->
                 return
             yield _as_event(item)
     finally:
+        if stopping is not None:
+            stopping.cancel()
         if pending is not None and not pending.done():
             # The source is in the middle of a step, in its own task: cancelling that task ends
             # it there (its `finally` runs). No await here: this may run inside a cancelled scope.
@@ -138,6 +149,7 @@ class EventStream(Response):
     Args:
         events: yields `ServerSentEvent`s, strings or JSON-able values.
         keepalive: seconds of silence after which a `: keep-alive` comment is sent (None: never).
+            The stream ends, cleanly, when the server begins to shut down (`app.shutting_down`).
         status: the status code.
         headers: extra headers.
     """
@@ -153,8 +165,10 @@ class EventStream(Response):
         base.update(headers or {})
         # A client that goes away stops the stream; `Response` then closes this generator,
         # which closes (or cancels) the source, so its `finally` runs while the request is on.
+        ctx = _cv_context.get(None)
+        shutdown = ctx.app.shutting_down if ctx is not None else None
         super().__init__(
-            _with_keepalive(events, keepalive),
+            _with_keepalive(events, keepalive, shutdown),
             status=status,
             headers=base,
             content_type="text/event-stream; charset=utf-8",

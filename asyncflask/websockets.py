@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import parse_qsl, urlsplit
 
 from starlette.requests import HTTPConnection
 from starlette.types import Receive, Scope, Send
@@ -25,7 +25,9 @@ if TYPE_CHECKING:
     from .dispatch import HandlerChain, RequestHandler
     from .routing import Rule
 
-__all__ = ["Websocket", "serve_websocket"]
+__all__ = ["Websocket", "allowed_origins", "origin_is_allowed", "serve_websocket"]
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Websocket(HTTPConnection):
@@ -236,8 +238,12 @@ async def serve_websocket(handler: RequestHandler, scope: Scope, receive: Receiv
     else:
         websocket.url_rule = ctx.rule = rule
         websocket.view_args = view_args
+        if not _origin_accepted(app, websocket, rule.endpoint):
+            await websocket.send_denial(_cross_origin_refusal(websocket))
+            return
     chain = handler.chain_for(ctx.rule.endpoint if ctx.rule is not None else None)
     ctx.push()
+    app.shutting_down.track(websocket)
     error: BaseException | None = None
     propagating = False
     try:
@@ -271,6 +277,7 @@ async def serve_websocket(handler: RequestHandler, scope: Scope, receive: Receiv
             if not propagating and websocket.accepted:
                 await _close_quietly(websocket, 1000)
         finally:
+            app.shutting_down.untrack(websocket)
             try:
                 if signals.websocket_finished.receivers:
                     await signals.send(signals.websocket_finished, app)
@@ -340,3 +347,78 @@ async def _handle_error(
     else:
         await _close_quietly(websocket, 1011)
     return False
+
+
+# -- the Origin policy ---------------------------------------------------------------------------
+# A browser sends the page's cookies with a websocket handshake whatever page opens it, and
+# CORS does not apply to websockets: without a check, any site could talk to the app as the
+# logged-in user (cross-site websocket hijacking).
+
+
+def allowed_origins(*origins: str) -> Callable[[F], F]:
+    """Set the Origins allowed to open this websocket route, instead of `WEBSOCKET_ALLOWED_ORIGINS`.
+
+    The app's own origin is always allowed, and so is a handshake without an Origin header
+    (a client that is not a browser). `"*"` allows any origin.
+
+    Args:
+        *origins: full origins, such as `"https://app.example.com"`.
+    """
+
+    def decorator(func: F) -> F:
+        func.allowed_origins = tuple(origins)  # type: ignore[attr-defined]
+        return func
+
+    return decorator
+
+
+def origin_is_allowed(origin: str | None, host: str, allowed: Iterable[str]) -> bool:
+    """Whether a handshake's Origin is the app's own (same host as `host`) or in `allowed`.
+
+    The scheme is not compared, so a TLS-terminating proxy does not make the app's own pages
+    foreign; the port is, when the Host header names one.
+    """
+    if origin is None:
+        return True
+    origin = origin.strip().lower()
+    listed = {entry.strip().lower().rstrip("/") for entry in allowed}
+    if "*" in listed or origin in listed:
+        return True
+    try:
+        parts = urlsplit(origin)
+        origin_port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return False  # "null" (a sandboxed page, a file) and anything else unusual
+    host = host.lower()
+    hostname, _, port = host.rpartition(":") if not host.endswith("]") else (host, "", "")
+    if not hostname:
+        hostname, port = host, ""
+    if hostname.strip("[]") != parts.hostname:
+        return False
+    return not port or (port.isdigit() and int(port) == origin_port)
+
+
+def _origin_accepted(app: AsyncFlask, websocket: Websocket, endpoint: str) -> bool:
+    origin = websocket.headers.get("origin")
+    if origin is None:
+        return True
+    view = app.view_functions.get(endpoint)
+    allowed = getattr(view, "allowed_origins", None)
+    if allowed is None:
+        allowed = app.config["WEBSOCKET_ALLOWED_ORIGINS"] or ()
+        if isinstance(allowed, str):
+            allowed = (allowed,)
+    return origin_is_allowed(origin, websocket.headers.get("host", ""), allowed)
+
+
+def _cross_origin_refusal(websocket: Websocket) -> StarletteResponse:
+    from starlette.responses import PlainTextResponse
+
+    origin = websocket.headers.get("origin", "")
+    return PlainTextResponse(
+        f"Forbidden: a websocket may not be opened from the origin {origin!r}. Allow it with"
+        " the WEBSOCKET_ALLOWED_ORIGINS setting or @allowed_origins(...) on the route.",
+        status_code=403,
+    )
