@@ -569,6 +569,10 @@ class AsyncFlask(TemplatingMixin, Scaffold):
             "h11_max_incomplete_event_size": 64 * 1024,
             "ws_max_size": int(self.config["WEBSOCKET_MAX_MESSAGE_SIZE"]),
             "ws_max_queue": 32,
+            # Streams and websockets end when the shutdown begins (`app.shutting_down`); this
+            # bounds what is left (a slow download, a handler that ignores the notice), so
+            # `after_serving` always runs.
+            "timeout_graceful_shutdown": float(self.config["GRACEFUL_SHUTDOWN_TIMEOUT"]),
         }
 
     def __repr__(self) -> str:

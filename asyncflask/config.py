@@ -61,6 +61,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # Origins, besides the app's own, whose pages may open websockets ("*": any).
     "WEBSOCKET_ALLOWED_ORIGINS": (),
     "BACKGROUND_TASK_SHUTDOWN_TIMEOUT": 5.0,
+    # Seconds `app.run()` and `asyncflask run` wait for open connections at shutdown.
+    "GRACEFUL_SHUTDOWN_TIMEOUT": 10.0,
 }
 """The configuration every application starts with, with Flask 3.1's defaults.
 

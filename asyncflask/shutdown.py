@@ -27,6 +27,8 @@ __all__ = ["ShutdownNotice"]
 _SIGNALS = (signal.SIGINT, signal.SIGTERM)
 # Close code for websockets ended by a server shutdown: "service restart", so clients reconnect.
 SERVICE_RESTART = 1012
+# Seconds a closed websocket's handler has to end by itself before it is cancelled.
+WEBSOCKET_GRACE = 1.0
 
 
 class ShutdownNotice:
@@ -41,7 +43,9 @@ class ShutdownNotice:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._previous_handlers: dict[int, Any] = {}
         self._installed_handlers: dict[int, Any] = {}
-        self._websockets: set[Websocket] = set()
+        # Each open websocket, with the task serving it (which ends it if it will not end).
+        self._websockets: dict[Websocket, asyncio.Task[Any] | None] = {}
+        self._cancelled: set[Websocket] = set()
 
     def is_set(self) -> bool:
         """Whether the shutdown has begun."""
@@ -71,19 +75,37 @@ class ShutdownNotice:
         if self._event.is_set():
             return
         self._event.set()
-        for websocket in list(self._websockets):
-            task = asyncio.ensure_future(_close_for_shutdown(websocket))
-            task.add_done_callback(_ignore_outcome)
+        for websocket, task in list(self._websockets.items()):
+            closing = asyncio.ensure_future(self._end_websocket(websocket, task))
+            closing.add_done_callback(_ignore_outcome)
 
     # -- websockets ------------------------------------------------------------------------------
 
     def track(self, websocket: Websocket) -> None:
         """Close `websocket` with 1012 when the shutdown begins (until `untrack`)."""
-        self._websockets.add(websocket)
+        self._websockets[websocket] = asyncio.current_task()
 
     def untrack(self, websocket: Websocket) -> None:
         """Forget a websocket that has ended."""
-        self._websockets.discard(websocket)
+        self._websockets.pop(websocket, None)
+        self._cancelled.discard(websocket)
+
+    def ended_by_shutdown(self, websocket: Websocket) -> bool:
+        """Whether the task serving `websocket` was cancelled by the shutdown (not by the server)."""
+        return websocket in self._cancelled
+
+    async def _end_websocket(self, websocket: Websocket, task: asyncio.Task[Any] | None) -> None:
+        if websocket.accepted and not websocket.closed:
+            with contextlib.suppress(Exception):  # the client may be gone already: nothing to do
+                await websocket.close(SERVICE_RESTART, "Server shutting down")
+        if task is None or task.done():
+            return
+        # A handler blocked in `receive()` ends by itself now; one waiting on something else
+        # (a queue, a broadcast) would keep the server waiting, so it is cancelled.
+        await asyncio.wait({task}, timeout=WEBSOCKET_GRACE)
+        if not task.done() and websocket in self._websockets:
+            self._cancelled.add(websocket)
+            task.cancel()
 
     # -- signals ---------------------------------------------------------------------------------
 
@@ -128,12 +150,6 @@ class ShutdownNotice:
                 # Only put back what is still ours: the server may have restored its own.
                 if signal.getsignal(signum) is installed.get(signum):
                     signal.signal(signum, previous if previous is not None else signal.SIG_DFL)
-
-
-async def _close_for_shutdown(websocket: Websocket) -> None:
-    if websocket.accepted and not websocket.closed:
-        with contextlib.suppress(Exception):  # the client may be gone already: nothing to do
-            await websocket.close(SERVICE_RESTART, "Server shutting down")
 
 
 def _ignore_outcome(task: asyncio.Task[Any]) -> None:

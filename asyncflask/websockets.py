@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -167,7 +168,9 @@ class Websocket(HTTPConnection):
         self._raise_if_gone()
         message = await self._socket.receive()
         if message["type"] == "websocket.disconnect":
-            self._close_code = int(message.get("code", 1000))
+            # After our own close, the client's answer does not change why the socket ended.
+            if self._close_code is None:
+                self._close_code = int(message.get("code", 1000))
             raise WebSocketDisconnect(self._close_code, message.get("reason"))
         data: str | bytes | None = message.get("text")
         if data is None:
@@ -265,6 +268,13 @@ async def serve_websocket(handler: RequestHandler, scope: Scope, receive: Receiv
                 await after(None)
     except WebSocketDisconnect:
         pass  # The client went away: an ordinary end, not an error.
+    except asyncio.CancelledError:
+        if not app.shutting_down.ended_by_shutdown(websocket):
+            raise
+        # Cancelled by the shutdown notice, after closing with 1012: an ordinary end too.
+        task = asyncio.current_task()
+        if task is not None and hasattr(task, "uncancel"):
+            task.uncancel()
     except Exception as exc:
         error = exc
         propagating = True  # until _handle_error returns: testing mode raises it to the test

@@ -1166,7 +1166,13 @@ def test_shell(
 # run
 
 
-LIMITS = {"http": "h11", "h11_max_incomplete_event_size": 65536, "ws_max_size": 16777216, "ws_max_queue": 32}
+LIMITS = {
+    "http": "h11",
+    "h11_max_incomplete_event_size": 65536,
+    "ws_max_size": 16777216,
+    "ws_max_queue": 32,
+    "timeout_graceful_shutdown": 10.0,
+}
 FACTORY = "asyncflask.cli:_load_app_for_uvicorn"
 
 

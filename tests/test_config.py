@@ -895,7 +895,9 @@ def test_default_config_exact() -> None:
         "MAX_COOKIE_SIZE": 4093,
         "PROVIDE_AUTOMATIC_OPTIONS": True,
         "WEBSOCKET_MAX_MESSAGE_SIZE": 16_777_216,
+        "WEBSOCKET_ALLOWED_ORIGINS": (),
         "BACKGROUND_TASK_SHUTDOWN_TIMEOUT": 5.0,
+        "GRACEFUL_SHUTDOWN_TIMEOUT": 10.0,
     }
 
 

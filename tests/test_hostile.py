@@ -385,6 +385,27 @@ def websocket_too_big(target: Target) -> None:
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
 
 
+def websocket_origin(origin: str | None, allowed: bool) -> Attack:
+    """A handshake with this Origin (None: no header) is accepted, or refused with 403."""
+
+    def attack(target: Target) -> None:
+        url = f"ws://{HOST}:{target.port}/ws"
+        header = origin.replace("{port}", str(target.port)) if origin is not None else None
+        connect = websockets.sync.client.connect
+        if allowed:
+            with connect(url, origin=header, open_timeout=TIMEOUT, close_timeout=TIMEOUT) as ws:  # type: ignore[arg-type]
+                ws.send("hello")
+                assert ws.recv(timeout=TIMEOUT) == "hello"
+            return
+        with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
+            with connect(url, origin=header, open_timeout=TIMEOUT, close_timeout=TIMEOUT):  # type: ignore[arg-type]
+                pass
+        assert refused.value.response.status_code == 403
+        assert b"may not be opened from the origin" in refused.value.response.body
+
+    return attack
+
+
 def static(target: str, status: int = 404, lacks: Sequence[bytes] = ()) -> Attack:
     return expect(
         request("GET", target), status, lacks=lacks, body=STATIC_TEXT if status == 200 else NOT_FOUND
@@ -730,6 +751,15 @@ CASES = [
     ),
     # -- websockets
     pytest.param(Case(websocket_too_big), id="websocket-message-too-big"),
+    pytest.param(Case(websocket_origin("http://evil.example", allowed=False)), id="websocket-foreign-origin"),
+    pytest.param(Case(websocket_origin("null", allowed=False)), id="websocket-null-origin"),
+    pytest.param(Case(websocket_origin(None, allowed=True)), id="websocket-no-origin"),
+    pytest.param(
+        Case(websocket_origin("http://127.0.0.1:{port}", allowed=True)), id="websocket-same-origin"
+    ),
+    pytest.param(
+        Case(websocket_origin("https://app.example", allowed=True)), id="websocket-listed-origin"
+    ),
 ]
 
 

@@ -30,6 +30,7 @@ app.config.update(
     MAX_FORM_MEMORY_SIZE=MAX_FORM_MEMORY_SIZE,
     MAX_FORM_PARTS=MAX_FORM_PARTS,
     WEBSOCKET_MAX_MESSAGE_SIZE=WEBSOCKET_MAX_MESSAGE_SIZE,
+    WEBSOCKET_ALLOWED_ORIGINS=["https://app.example"],
 )
 if trusted := os.environ.get("HOSTILE_TRUSTED_HOSTS"):
     app.config["TRUSTED_HOSTS"] = trusted.split(",")
