@@ -91,6 +91,11 @@ class Websocket(HTTPConnection):
         return "GET"
 
     @property
+    def cookies(self) -> dict[str, str]:
+        """The handshake's cookies (parsed like `request.cookies`)."""
+        return self._request_view.cookies
+
+    @property
     def remote_addr(self) -> str | None:
         """The client's address."""
         return self._request_view.remote_addr

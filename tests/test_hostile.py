@@ -812,3 +812,56 @@ def test_hostile_client(case: Case, site: Path, live_server: LiveServers) -> Non
     log = server.stderr()
     assert "Application shutdown complete." in log, log
     assert_quiet_log(log, case)
+
+
+# -- cookies: parsed in linear time ----------------------------------------------------------------
+
+
+async def test_cookie_of_escaped_quotes_parses_in_linear_time() -> None:
+    from asyncflask import AsyncFlask, request
+
+    app = AsyncFlask(__name__)
+    seen: dict[str, int] = {}
+
+    @app.get("/")
+    async def view() -> str:
+        started = time.perf_counter()
+        cookies = request.cookies
+        seen["ms"] = int((time.perf_counter() - started) * 1000)
+        return str(len(cookies))
+
+    # CPython's http.cookies unquotes this in quadratic time (CVE-2024-7592): seconds.
+    hostile = 'k0="' + '\\"' * 25_000 + '"'
+    async with app.test_client() as client:
+        response = await client.get("/", headers={"cookie": hostile})
+    assert response.status_code == 200
+    assert seen["ms"] < 100, f"parsing took {seen['ms']} ms"
+
+
+async def test_ten_thousand_cookie_pairs_come_out_right() -> None:
+    from asyncflask import AsyncFlask, request
+
+    app = AsyncFlask(__name__)
+
+    @app.get("/")
+    async def view() -> dict[str, str]:
+        return dict(request.cookies)
+
+    header = "; ".join(f"name{i}=value{i}" for i in range(10_000))
+    async with app.test_client() as client:
+        response = await client.get("/", headers={"cookie": header})
+    assert response.json() == {f"name{i}": f"value{i}" for i in range(10_000)}
+
+
+async def test_repeated_cookie_name_keeps_the_first_and_quoted_values_unquote() -> None:
+    from asyncflask import AsyncFlask, request
+
+    app = AsyncFlask(__name__)
+
+    @app.get("/")
+    async def view() -> dict[str, str]:
+        return {"a": request.cookies["a"], "q": request.cookies["q"]}
+
+    async with app.test_client() as client:
+        response = await client.get("/", headers={"cookie": 'a=1; a=2; q="x\\"y"'})
+    assert response.json() == {"a": "1", "q": 'x"y'}

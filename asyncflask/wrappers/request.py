@@ -13,6 +13,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import FormParser, MultiPartException, MultiPartParser
 from starlette.requests import HTTPConnection
 from starlette.types import Receive, Scope
+from werkzeug.http import parse_cookie
 
 from ..datastructures import CombinedMultiDict, ImmutableMultiDict, MIMEAccept
 from ..exceptions import (
@@ -178,6 +179,21 @@ class Request(HTTPConnection):
     def full_path(self) -> str:
         """The path and query string (always with a `?`, as in Flask)."""
         return f"{self.path}?{self.query_string.decode('latin-1')}"
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        """The request's cookies, parsed by Werkzeug in linear time; the first of a repeated name wins.
+
+        (The standard library's unquoting is quadratic on some Python versions: one crafted
+        header could pin a worker.)
+        """
+        try:
+            return self._parsed_cookies
+        except AttributeError:
+            # HTTP/2 may split the header in several; they are one list of pairs.
+            values = [value.decode("latin-1") for key, value in self.scope["headers"] if key == b"cookie"]
+            self._parsed_cookies: dict[str, str] = parse_cookie("; ".join(values)) if values else {}
+            return self._parsed_cookies
 
     @property
     def args(self) -> ImmutableMultiDict[str]:
