@@ -30,6 +30,7 @@ from .exceptions import HTTPException, InternalServerError, NotFound
 from .globals import _cv_context
 from .routing import RequestRedirect
 from .scaffold import is_async_callable
+from .sessions import open_with, opens_lazily, save_with
 from .wrappers import Response, _status_code
 
 if TYPE_CHECKING:
@@ -235,8 +236,8 @@ class RequestHandler:
             if signals.request_started.receivers:
                 await signals.send(signals.request_started, app)
             try:
-                if not app.session_interface.open_lazily:
-                    ctx.session = await app.session_interface.open_session_async(app, request)
+                if not opens_lazily(app.session_interface):
+                    ctx.session = await open_with(app.session_interface, app, request)
                 response = await self._full_dispatch(ctx, request, chain)
             except Exception as exc:
                 error = exc
@@ -325,8 +326,10 @@ class RequestHandler:
             for after in chain.after_request:
                 response = await after(response)
             interface = self.app.session_interface
-            if ctx._session is not None or interface.save_needed_untouched(self.app, ctx):
-                await interface.save_for_context(self.app, ctx, response)
+            if ctx._session is not None or (
+                opens_lazily(interface) and interface.save_needed_untouched(self.app, ctx)
+            ):
+                await save_with(interface, self.app, ctx, response)
             if signals.request_finished.receivers:
                 await signals.send(signals.request_finished, self.app, response=response)
         except Exception:

@@ -285,6 +285,36 @@ class SessionInterface:
             await self.save_session(app, session, response)
 
 
+def opens_lazily(interface: Any) -> bool:
+    """Whether the session can be opened on first use, bypassing `open_session`.
+
+    Only an interface that says so itself qualifies: an object that wraps one (delegating
+    through `__getattr__`, say) has its own `open_session`/`save_session` called, always.
+    """
+    return isinstance(interface, SessionInterface) and type(interface).open_lazily
+
+
+async def open_with(interface: Any, app: AsyncFlask, request: Request) -> SessionMixin:
+    """Open a request's session through `interface.open_session` (None: the null session)."""
+    if isinstance(interface, SessionInterface):
+        return await interface.open_session_async(app, request)
+    session = await interface.open_session(app, request)
+    return session if session is not None else NullSession()
+
+
+async def save_with(interface: Any, app: AsyncFlask, ctx: AppContext, response: StarletteResponse) -> None:
+    """Save the context's session through `interface.save_session`, if there is one to save."""
+    if isinstance(interface, SessionInterface):
+        await interface.save_for_context(app, ctx, response)
+        return
+    if not ctx.session_opened:
+        return
+    session = ctx.session
+    is_null = getattr(interface, "is_null_session", lambda obj: isinstance(obj, NullSession))
+    if not is_null(session):
+        await interface.save_session(app, session, response)
+
+
 def _lazy_sha1(string: bytes = b"") -> Any:
     # FIPS builds may lack SHA-1: look it up only when a cookie is signed, so an app that
     # sets another `digest_method` still works there.
