@@ -17,6 +17,7 @@ from .config import DEFAULT_CONFIG, Config, ConfigAttribute, get_debug_flag
 from .ctx import AppContext, _AppCtxGlobals
 from .dispatch import RequestHandler, ensure_async
 from .globals import _cv_context
+from .instance import InstanceMixin
 from .json import DefaultJSONProvider, JSONProvider
 from .routing import BuildError, Map, Rule
 from .scaffold import Scaffold, is_async_callable, setupmethod
@@ -41,7 +42,7 @@ def _default_session_interface() -> SessionInterface:
     return SecureCookieSessionInterface()
 
 
-class AsyncFlask(TemplatingMixin, Scaffold):
+class AsyncFlask(InstanceMixin, TemplatingMixin, Scaffold):
     """An async Flask application; an ASGI 3 callable.
 
     Args:
@@ -52,7 +53,7 @@ class AsyncFlask(TemplatingMixin, Scaffold):
         host_matching: match rules on the Host header too.
         subdomain_matching: match rule subdomains relative to `SERVER_NAME`.
         template_folder: the folder of templates, relative to `root_path`.
-        instance_path: the instance folder (default: `instance` beside the app).
+        instance_path: the instance folder (default: Flask's rule, see `auto_find_instance_path`).
         instance_relative_config: load relative config files from the instance folder.
         root_path: the app's folder (found from `import_name` by default).
     """
@@ -87,7 +88,7 @@ class AsyncFlask(TemplatingMixin, Scaffold):
         super().__init__(import_name, static_folder, static_url_path, template_folder, root_path)
         if instance_path is not None and not os.path.isabs(instance_path):
             raise ValueError("The instance_path must be an absolute path.")
-        self.instance_path = instance_path or os.path.join(self.root_path, "instance")
+        self.instance_path = instance_path or self.auto_find_instance_path()
         self.config = self.config_class(
             self.instance_path if instance_relative_config else self.root_path, DEFAULT_CONFIG
         )

@@ -12,7 +12,7 @@ import os
 import sys
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 from .exceptions import HTTPException, default_exceptions
 
@@ -97,6 +97,21 @@ class Scaffold:
         self.error_handler_spec: dict[
             str | None, dict[int | None, dict[ExceptionKey, Callable[..., Any]]]
         ] = defaultdict(lambda: defaultdict(dict))
+
+    def open_resource(self, resource: str, mode: str = "rb", encoding: str | None = "utf-8") -> IO[Any]:
+        """Open a file that ships with the code (relative to `root_path`), for reading.
+
+        Args:
+            resource: the path, relative to `root_path`, e.g. `"schema.sql"`.
+            mode: `"rb"`, or `"r"`/`"rt"` for text.
+            encoding: the text encoding, used in text mode.
+        """
+        if mode not in ("r", "rt", "rb"):
+            raise ValueError(f"Resources can only be opened for reading ('r', 'rt' or 'rb'), not {mode!r}.")
+        path = os.path.join(self.root_path, resource)
+        if mode == "rb":
+            return open(path, mode)
+        return open(path, mode, encoding=encoding)
 
     def _check_setup_finished(self, f_name: str) -> None:
         raise NotImplementedError
