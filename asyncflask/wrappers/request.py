@@ -13,7 +13,7 @@ from starlette.datastructures import FormData, UploadFile
 from starlette.formparsers import FormParser, MultiPartException, MultiPartParser
 from starlette.requests import HTTPConnection
 from starlette.types import Receive, Scope
-from werkzeug.http import parse_cookie
+from werkzeug.sansio.http import parse_cookie
 
 from ..datastructures import CombinedMultiDict, ImmutableMultiDict, MIMEAccept
 from ..exceptions import (
@@ -191,7 +191,9 @@ class Request(HTTPConnection):
             return self._parsed_cookies
         except AttributeError:
             # HTTP/2 may split the header in several; they are one list of pairs.
-            values = [value.decode("latin-1") for key, value in self.scope["headers"] if key == b"cookie"]
+            # Cookies are UTF-8 (as Werkzeug reads them); stray bytes must not fail the request.
+            headers = self.scope["headers"]
+            values = [value.decode("utf-8", "replace") for key, value in headers if key == b"cookie"]
             self._parsed_cookies: dict[str, str] = parse_cookie("; ".join(values)) if values else {}
             return self._parsed_cookies
 
