@@ -9,14 +9,18 @@ from contextvars import Token
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
-from . import signals
+from . import signals, threads
 from .globals import _cv_context
 
 if TYPE_CHECKING:
     from .app import AsyncFlask
     from .routing import Rule
     from .sessions import SessionMixin
+    from .threads import WorkerThread
     from .wrappers import Request, Response, Websocket
+
+#: ASGI scope extension a test client sets to be handed each request's context, kept.
+PRESERVE_CONTEXT = "asyncflask.preserve_context"
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -81,6 +85,8 @@ class AppContext:
         "_after_request_functions",
         "_session",
         "_tokens",
+        "_sync_worker",
+        "_torn_down",
         "app",
         "background_tasks",
         "g",
@@ -104,6 +110,8 @@ class AppContext:
         self._after_request_functions: list[Callable[[Response], Any]] = []
         self.background_tasks: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = []
         self._tokens: list[Token[AppContext]] = []
+        self._torn_down = False
+        self._sync_worker: WorkerThread | None = None
 
     @property
     def session(self) -> SessionMixin:
@@ -134,10 +142,17 @@ class AppContext:
         if not self._tokens:
             raise RuntimeError("This context was popped more often than it was pushed.")
         try:
-            if len(self._tokens) == 1 and self.app._handler.needs_teardown(self):
+            if (
+                len(self._tokens) == 1
+                and not self._torn_down
+                and self.app._handler.needs_teardown(self)
+            ):
                 await self.app.do_teardown(self, exc)
         finally:
             _cv_context.reset(self._tokens.pop())
+            if not self._tokens and self._sync_worker is not None:
+                worker, self._sync_worker = self._sync_worker, None
+                threads.give_back(worker)
             if not self._tokens and signals.appcontext_popped.receivers:
                 await signals.send(signals.appcontext_popped, self.app)
             if not self._tokens and self.background_tasks:
@@ -147,6 +162,32 @@ class AppContext:
                 self.background_tasks.clear()
                 for func, args, kwargs in tasks:
                     self.app.add_background_task(func, *args, **kwargs)
+
+    async def run_sync(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run a sync function on this context's own worker thread (borrowed on first use).
+
+        Every sync hook, view and teardown function of one request runs on the same thread,
+        so thread-bound resources kept in `g` (a `sqlite3` connection) work across them.
+        """
+        worker = self._sync_worker
+        if worker is None:
+            worker = await threads.borrow()
+            if self._sync_worker is None:
+                self._sync_worker = worker
+            else:  # two calls raced to borrow: keep the first thread
+                threads.give_back(worker)
+                worker = self._sync_worker
+        return await worker.run(func, *args, **kwargs)
+
+    async def teardown_early(self, exc: BaseException | None = None) -> None:
+        """Run the teardown functions now, while the context stays pushed; `pop` then skips them.
+
+        A served request does this before sending a response that is not streamed, as Flask
+        does: what teardown commits is visible to the client's next request.
+        """
+        self._torn_down = True
+        if self.app._handler.needs_teardown(self):
+            await self.app.do_teardown(self, exc)
 
     async def __aenter__(self) -> AppContext:
         self.push()

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextvars import Token
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -13,6 +14,9 @@ from urllib.parse import unquote
 import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope
 from starlette.websockets import WebSocketDisconnect
+
+from .ctx import PRESERVE_CONTEXT, AppContext
+from .globals import _cv_context
 
 if TYPE_CHECKING:
     from .app import AsyncFlask
@@ -225,10 +229,15 @@ class ASGIStreamTransport(httpx.AsyncBaseTransport):
         self.root_path = root_path
         self.client = client
         self.grace = grace
+        #: Given each request's context, kept after the request (set by `async with client:`).
+        self.keep_context: Callable[[AppContext], None] | None = None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Start the app on the request and return as soon as the response headers arrive."""
-        exchange = _Exchange(self.app, request, _scope_for(request, self.root_path, self.client), self.grace)
+        scope = _scope_for(request, self.root_path, self.client)
+        if self.keep_context is not None and request.extensions.get(PRESERVE_CONTEXT):
+            scope["extensions"][PRESERVE_CONTEXT] = self.keep_context
+        exchange = _Exchange(self.app, request, scope, self.grace)
         try:
             start = await exchange.start()
         except BaseException:
@@ -306,6 +315,10 @@ class TestClient(httpx.AsyncClient):
         super().__init__(base_url=base_url, **kwargs)
         self.app = app
         self._lifespan: _Lifespan | None = None
+        transport = kwargs["transport"]
+        self._transport_for_context = transport if isinstance(transport, ASGIStreamTransport) else None
+        self._kept: AppContext | None = None  # the last request's context, in the block
+        self._bound: tuple[AppContext, Token[AppContext]] | None = None
 
     async def __aenter__(self) -> TestClient:
         await super().__aenter__()
@@ -315,7 +328,33 @@ class TestClient(httpx.AsyncClient):
         except BaseException:
             await super().__aexit__(None, None, None)
             raise
+        if self._transport_for_context is not None:
+            # As Flask's `with client:`: the last request's context stays readable.
+            self._transport_for_context.keep_context = self._keep
         return self
+
+    def _keep(self, ctx: AppContext) -> None:
+        self._kept = ctx
+
+    async def _release_context(self) -> None:
+        """Unbind the context kept from the previous request."""
+        bound, self._bound = self._bound, None
+        self._kept = None
+        if bound is not None:
+            with contextlib.suppress(ValueError):  # bound in another task: nothing to undo
+                _cv_context.reset(bound[1])
+
+    async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        """Send a request; inside `async with client:`, keep its context readable afterwards."""
+        if self._transport_for_context is None or self._transport_for_context.keep_context is None:
+            return await super().send(request, **kwargs)
+        await self._release_context()
+        request.extensions[PRESERVE_CONTEXT] = True
+        response = await super().send(request, **kwargs)
+        if self._kept is not None:
+            # Torn down as usual, but readable until the next request or the block's end.
+            self._bound = (self._kept, _cv_context.set(self._kept))
+        return response
 
     async def __aexit__(
         self,
@@ -324,6 +363,9 @@ class TestClient(httpx.AsyncClient):
         traceback: TracebackType | None = None,
     ) -> None:
         try:
+            if self._transport_for_context is not None:
+                self._transport_for_context.keep_context = None
+            await self._release_context()
             if self._lifespan is not None:
                 await self._lifespan.shutdown()
         finally:
@@ -398,7 +440,10 @@ class TestClient(httpx.AsyncClient):
         raw = [(key.lower(), value) for key, value in target.headers.raw]
         if subprotocols:
             raw.append((b"sec-websocket-protocol", ", ".join(subprotocols).encode("latin-1")))
-        return WebSocketTestSession(self.app, websocket_scope(url, raw, subprotocols), timeout)
+        # A new connection ends the context kept from the last request, as a request does.
+        return WebSocketTestSession(
+            self.app, websocket_scope(url, raw, subprotocols), timeout, before_connect=self._release_context
+        )
 
 
 class WebSocketDenied(Exception):
@@ -432,10 +477,17 @@ class WebSocketTestSession:
 
     __test__ = False
 
-    def __init__(self, app: ASGIApp, scope: Scope, timeout: float = 5.0) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        scope: Scope,
+        timeout: float = 5.0,
+        before_connect: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self.app = app
         self.scope = scope
         self.timeout = timeout
+        self._before_connect = before_connect
         self.accepted_subprotocol: str | None = None
         self.accept_headers: list[tuple[bytes, bytes]] = []
         self.close_code: int | None = None
@@ -466,6 +518,8 @@ class WebSocketTestSession:
         return message
 
     async def __aenter__(self) -> WebSocketTestSession:
+        if self._before_connect is not None:
+            await self._before_connect()
         self._task = asyncio.get_running_loop().create_task(self._run())
         await self._to_app.put({"type": "websocket.connect"})
         try:

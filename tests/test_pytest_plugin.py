@@ -7,6 +7,7 @@ loaded exactly as in a user's project: through the installed entry point.
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -290,3 +291,39 @@ def test_module_scoped_app_gets_a_fresh_lifespan_per_client(pytester: pytest.Pyt
     )
     result = run(pytester, "auto")
     result.assert_outcomes(passed=2)
+
+
+def test_the_configuration_in_the_docs_runs_with_warnings_as_errors(pytester: pytest.Pytester) -> None:
+    """docs/testing.md's pyproject.toml, verbatim, with an app, a fixture and an async test."""
+    docs = (Path(__file__).parent.parent / "docs" / "testing.md").read_text()
+    config = docs.split('```toml title="pyproject.toml"\n', 1)[1].split("```", 1)[0]
+    assert 'filterwarnings = ["error"]' in config
+    pytester.makefile(".toml", pyproject=config)
+    pytester.makepyfile(
+        test_docs_config="""
+        import pytest
+        from asyncflask import AsyncFlask, g
+
+        @pytest.fixture
+        def app():
+            app = AsyncFlask("configured")
+            app.config["TESTING"] = True
+
+            @app.get("/")
+            async def index():
+                g.seen = True
+                return "configured"
+
+            return app
+
+        @pytest.fixture
+        async def greeting(client):
+            return (await client.get("/")).text
+
+        async def test_it_runs(greeting):
+            assert greeting == "configured"
+        """
+    )
+    # No -o overrides: only the documented configuration applies.
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", timeout=TIMEOUT)
+    result.assert_outcomes(passed=1)

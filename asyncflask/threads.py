@@ -1,0 +1,126 @@
+"""One thread per context for sync code: hooks, views and teardown of a request share it.
+
+Thread-bound resources (a `sqlite3` connection kept in `g`, many database drivers, anything
+thread-local) only work when every plain `def` function of a request runs on the same
+thread. A context borrows a worker thread on its first sync call and gives it back when it
+is popped; async-only requests never borrow one. At most `MAX_BORROWED` contexts per event
+loop hold a thread at once; the others wait for one, so a burst queues rather than spawning
+threads without bound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import queue
+import threading
+import weakref
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+
+__all__ = ["MAX_BORROWED", "WorkerThread", "borrow", "calling_loop", "give_back"]
+
+#: Contexts (per event loop) that may hold a worker thread at once: anyio's own default.
+MAX_BORROWED = 40
+_IDLE_KEPT = MAX_BORROWED
+
+_local = threading.local()  # `loop`: the event loop a worker thread's current call came from
+_idle: list[WorkerThread] = []
+_idle_lock = threading.Lock()
+_limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+class WorkerThread:
+    """A thread that runs the sync calls it is given, one after another, in order."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self.borrower: object | None = None  # the limiter token it holds while lent out
+        self._thread = threading.Thread(target=self._serve, name="asyncflask-sync", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            job()
+
+    def stop(self) -> None:
+        """End the thread once the calls already queued have run."""
+        self._jobs.put(None)
+
+    async def run(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Run `func(*args, **kwargs)` on this thread, in a copy of the current context."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        context = contextvars.copy_context()
+
+        def job() -> None:
+            _local.loop = loop
+            try:
+                result = context.run(func, *args, **kwargs)
+            except BaseException as exc:
+                outcome = functools.partial(_settle, future, exc, None)
+            else:
+                outcome = functools.partial(_settle, future, None, result)
+            finally:
+                _local.loop = None
+            try:
+                loop.call_soon_threadsafe(outcome)
+            except RuntimeError:
+                pass  # the loop has closed: nobody is waiting any more
+
+        self._jobs.put(job)
+        return await future
+
+
+def calling_loop() -> asyncio.AbstractEventLoop | None:
+    """In a worker thread, the event loop that the running sync call was made from."""
+    return getattr(_local, "loop", None)
+
+
+def _settle(future: asyncio.Future[Any], error: BaseException | None, result: Any) -> None:
+    if future.done():
+        return  # the caller was cancelled meanwhile
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+def _limiter() -> anyio.CapacityLimiter:
+    loop = asyncio.get_running_loop()
+    limiter = _limiters.get(loop)
+    if limiter is None:
+        limiter = _limiters[loop] = anyio.CapacityLimiter(MAX_BORROWED)
+    return limiter
+
+
+async def borrow() -> WorkerThread:
+    """A worker thread to keep, waiting while `MAX_BORROWED` are lent out on this loop."""
+    borrower = object()
+    await _limiter().acquire_on_behalf_of(borrower)
+    with _idle_lock:
+        worker = _idle.pop() if _idle else None
+    if worker is None:
+        worker = WorkerThread()
+    worker.borrower = borrower
+    return worker
+
+
+def give_back(worker: WorkerThread) -> None:
+    """Return a borrowed worker thread: kept for the next context, or stopped."""
+    borrower, worker.borrower = worker.borrower, None
+    if borrower is not None:
+        try:
+            _limiter().release_on_behalf_of(borrower)
+        except (RuntimeError, KeyError):
+            pass  # borrowed under another loop (a test that switched loops): nothing to release
+    with _idle_lock:
+        if len(_idle) < _IDLE_KEPT:
+            _idle.append(worker)
+            return
+    worker.stop()
