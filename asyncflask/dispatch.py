@@ -21,12 +21,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response as StarletteResponse
+from starlette.responses import StreamingResponse
 from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from werkzeug.exceptions import HTTPException as WerkzeugHTTPException
 
-from . import signals
-from .ctx import AppContext
-from .exceptions import HTTPException, InternalServerError, NotFound
+from . import signals, threads
+from .ctx import PRESERVE_CONTEXT, AppContext
+from .exceptions import HTTPException, InternalServerError, NotFound, default_exceptions
 from .globals import _cv_context
 from .routing import RequestRedirect
 from .scaffold import is_async_callable
@@ -47,8 +49,9 @@ AsyncFunc = Callable[..., Any]
 def ensure_async(func: Callable[..., Any]) -> AsyncFunc:
     """An async callable for `func`: async functions as they are, sync ones in a worker thread.
 
-    The worker thread runs in a copy of the current context, so `request`, `g` and
-    `current_app` work inside plain `def` views and hooks.
+    Inside a context, every sync function runs on that context's one worker thread, in a
+    copy of the current context, so `request`, `g` and `current_app` work inside plain `def`
+    views and hooks, and so do thread-bound resources kept in `g`.
     """
     if is_async_callable(func):
         return func
@@ -62,7 +65,12 @@ def ensure_async(func: Callable[..., Any]) -> AsyncFunc:
 
     @functools.wraps(func)
     async def run_sync(*args: Any, **kwargs: Any) -> Any:
-        result = await run_in_threadpool(func, *args, **kwargs)
+        ctx = _cv_context.get(None)
+        if ctx is not None:
+            # All sync code of one context runs on its own thread (see threads.py).
+            result = await ctx.run_sync(func, *args, **kwargs)
+        else:
+            result = await run_in_threadpool(func, *args, **kwargs)
         if inspect.isawaitable(result):
             result = await result
         return result
@@ -244,6 +252,13 @@ class RequestHandler:
                 response = await self._handle_exception(ctx, request, chain, exc)
             if request.method == "HEAD":
                 send = _without_body(send)
+            keep = scope.get("extensions", {}).get(PRESERVE_CONTEXT)
+            if keep is not None:
+                keep(ctx)  # the test client keeps it readable after the request (`with client:`)
+            if not _is_streamed(response):
+                # Teardown (request, then app context) before a whole response goes out, as in
+                # Flask; a stream keeps its context until it ends, and is torn down by `pop`.
+                await ctx.teardown_early(error)
             try:
                 await response(scope, receive, send)
             except ClientDisconnect:
@@ -448,6 +463,11 @@ class RequestHandler:
         return found
 
     async def _handle_user_exception(self, error: Exception, chain: HandlerChain) -> Any:
+        if isinstance(error, WerkzeugHTTPException) and error.code and not self._trap(error):  # type: ignore[arg-type]
+            # A Werkzeug error (the missing key of a MultiDict, say) answers with its own status.
+            converted = default_exceptions.get(error.code, InternalServerError)(error.description)
+            converted.__cause__ = error
+            error = converted
         if isinstance(error, HTTPException) and not self._trap(error):
             if error.code is None or isinstance(error, RequestRedirect):
                 # A ready response (`abort(response)`) or a routing redirect is sent as it is.
@@ -507,17 +527,25 @@ class RequestHandler:
         )
 
     async def teardown(self, ctx: AppContext, exc: BaseException | None) -> None:
-        """Run teardown functions; each runs even when another fails, and each error is logged."""
+        """Run teardown functions; each runs even when another fails.
+
+        A failure is logged once; when exceptions propagate (`TESTING`,
+        `PROPAGATE_EXCEPTIONS`) the first one is raised instead, after all have run, so a
+        test sees the real cause, as with Flask.
+        """
         if self._teardown_appcontext is None:
             self._teardown_appcontext = tuple(map(ensure_async, reversed(self.app.teardown_appcontext_funcs)))
+        failures: list[Exception] = []
         if ctx.request is not None:
             chain = self.chain_for(ctx.rule.endpoint if ctx.rule is not None else None)
-            await self._run_teardown(chain.teardown_request, exc)
+            await self._run_teardown(chain.teardown_request, exc, failures)
             if signals.request_tearing_down.receivers:
-                await self._run_teardown((self._signal_sender(signals.request_tearing_down),), exc)
-        await self._run_teardown(self._teardown_appcontext, exc)
+                await self._run_teardown((self._signal_sender(signals.request_tearing_down),), exc, failures)
+        await self._run_teardown(self._teardown_appcontext, exc, failures)
         if signals.appcontext_tearing_down.receivers:
-            await self._run_teardown((self._signal_sender(signals.appcontext_tearing_down),), exc)
+            await self._run_teardown((self._signal_sender(signals.appcontext_tearing_down),), exc, failures)
+        if failures:
+            raise failures[0]
 
     def _signal_sender(self, signal: Any) -> AsyncFunc:
         async def send_signal(exc: BaseException | None) -> None:
@@ -525,13 +553,19 @@ class RequestHandler:
 
         return send_signal
 
-    async def _run_teardown(self, funcs: tuple[AsyncFunc, ...], exc: BaseException | None) -> None:
-        # Each function runs even when an earlier one fails; each failure is logged once.
+    async def _run_teardown(
+        self, funcs: tuple[AsyncFunc, ...], exc: BaseException | None, failures: list[Exception]
+    ) -> None:
+        # Each function runs even when an earlier one fails; each failure is logged once, or
+        # kept for the caller to raise when exceptions propagate.
         for func in funcs:
             try:
                 await func(exc)
-            except Exception:
-                self.app.logger.exception("Teardown function %r failed", getattr(func, "__name__", func))
+            except Exception as error:
+                if self.propagate():
+                    failures.append(error)
+                else:
+                    self.app.logger.exception("Teardown function %r failed", getattr(func, "__name__", func))
 
     def spawn_background(
         self, func: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
@@ -549,8 +583,13 @@ class RequestHandler:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
+            calling = threads.calling_loop()
+            if calling is not None:
+                # Called from a sync view or hook on its context's thread: start it on the loop.
+                calling.call_soon_threadsafe(self.spawn_background, func, args, kwargs)
+                return
             try:
-                # Called from a sync view or hook in a worker thread: start it on the loop.
+                # From a thread of anyio's pool (`run_in_threadpool`): the same, through anyio.
                 anyio.from_thread.run_sync(self.spawn_background, func, args, kwargs)
                 return
             except RuntimeError:
@@ -611,6 +650,10 @@ class RequestHandler:
         from .websockets import serve_websocket
 
         await serve_websocket(self, scope, receive, send)
+
+
+def _is_streamed(response: Any) -> bool:
+    return isinstance(response, StreamingResponse) or bool(getattr(response, "is_streamed", False))
 
 
 def _ambiguous_framing(headers: Iterable[tuple[bytes, bytes]]) -> bool:
