@@ -31,6 +31,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import FileResponse, StreamingResponse
 from starlette.responses import Response as StarletteResponse
 from starlette.types import Receive, Scope, Send
+from werkzeug.datastructures import Headers as WerkzeugHeaders
 
 from .exceptions import NotFound, PreconditionFailed, RequestedRangeNotSatisfiable
 from .globals import _cv_context
@@ -545,7 +546,9 @@ def _etag_matches(header: str, etag: str | None, weak: bool) -> bool:
     return False
 
 
-def _evaluate_preconditions(headers: Headers, etag: str | None, modified_at: datetime | None) -> int | None:
+def _evaluate_preconditions(
+    headers: Headers | WerkzeugHeaders, etag: str | None, modified_at: datetime | None
+) -> int | None:
     """RFC 9110 13.2.2 for GET/HEAD: 412, 304, or None to serve the file."""
     if_match = headers.get("if-match")
     if if_match is not None:
@@ -576,7 +579,10 @@ def _if_range_holds(value: str, headers: MutableHeaders | dict[str, str]) -> boo
 
 
 def _plan_ranges(
-    method: str, request_headers: Headers, size: int, headers: MutableHeaders | dict[str, str]
+    method: str,
+    request_headers: Headers | WerkzeugHeaders,
+    size: int,
+    headers: MutableHeaders | dict[str, str],
 ) -> list[tuple[int, int]] | None:
     """The byte ranges `[start, end)` to send, sorted and merged, or None for the whole file.
 

@@ -71,7 +71,7 @@ class Websocket(HTTPConnection):
         return self._request_view.full_path
 
     @property
-    def args(self) -> ImmutableMultiDict[str]:
+    def args(self) -> ImmutableMultiDict[str, str]:
         """The query string parameters."""
         return ImmutableMultiDict(parse_qsl(self.scope.get("query_string", b"").decode("latin-1"), True))
 

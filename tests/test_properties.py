@@ -373,7 +373,7 @@ def _outcome(call: Callable[[str], Any], key: str) -> tuple[str, Any]:
 
 
 def _assert_same_multidict(
-    ours: MultiDict[Any], theirs: WerkzeugMultiDict[str, Any], probes: list[str]
+    ours: MultiDict[str, Any], theirs: WerkzeugMultiDict[str, Any], probes: list[str]
 ) -> None:
     assert len(ours) == len(theirs)
     assert list(ours) == list(theirs)
@@ -425,7 +425,7 @@ _md_operation = st.one_of(
 def test_multidict_mutations_agree_with_werkzeug(
     pairs: list[tuple[str, Any]], operations: list[tuple[str, str, Any]]
 ) -> None:
-    ours: MultiDict[Any] = MultiDict(pairs)
+    ours: MultiDict[str, Any] = MultiDict(pairs)
     theirs: WerkzeugMultiDict[str, Any] = WerkzeugMultiDict(pairs)
     probes = [key for key, _ in pairs] + ["missing"]
     for name, key, argument in operations:

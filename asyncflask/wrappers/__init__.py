@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .request import FileStorage, Request, host_is_trusted
+from .files import FileStorage
+from .request import Request, host_is_trusted
 from .response import Response, SafeHeaders, _status_code, content_type_for
 
 if TYPE_CHECKING:

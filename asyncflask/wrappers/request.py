@@ -1,21 +1,22 @@
-"""The request: Starlette's connection under Flask's names, with Flask's body limits."""
+"""The request: a Starlette connection and a Werkzeug sans-IO request, with Flask's body limits."""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncGenerator, AsyncIterator, Iterable
-from typing import IO, TYPE_CHECKING, Any
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterable
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote
 
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import Headers as StarletteHeaders
 from starlette.formparsers import FormParser, MultiPartException, MultiPartParser
 from starlette.requests import HTTPConnection
 from starlette.types import Receive, Scope
+from werkzeug.datastructures import CombinedMultiDict, Headers, ImmutableMultiDict
 from werkzeug.sansio.http import parse_cookie
+from werkzeug.sansio.request import Request as _SansIORequest
 
-from ..datastructures import CombinedMultiDict, ImmutableMultiDict, MIMEAccept
 from ..exceptions import (
     BadRequest,
     ClientDisconnected,
@@ -23,6 +24,7 @@ from ..exceptions import (
     SecurityError,
     UnsupportedMediaType,
 )
+from .files import FileStorage
 
 if TYPE_CHECKING:
     from ..app import AsyncFlask
@@ -34,6 +36,7 @@ _NO_JSON: tuple[Any, Any] = (Ellipsis, Ellipsis)
 # A Host header is a name or an IPv4/IPv6 literal with an optional port, nothing else.
 _VALID_HOST = re.compile(r"^(?:[A-Za-z0-9_.\-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$")
 _PATH_SAFE = "/:@!$&'()*+,;=~"
+_FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
 def host_is_trusted(host: str, trusted: Iterable[str]) -> bool:
@@ -50,91 +53,78 @@ def host_is_trusted(host: str, trusted: Iterable[str]) -> bool:
     return False
 
 
-class FileStorage:
-    """An uploaded file from a multipart form.
+class _Deferred:
+    """A body accessor: `await request.form` (Flask's way) or `await request.form()` (Starlette's).
 
-    Attributes:
-        filename: the name the client gave, or None.
-        content_type: the part's Content-Type.
-        name: the form field name.
+    Nothing is read or created until it is awaited or called.
     """
 
-    def __init__(self, upload: UploadFile, name: str) -> None:
-        self._upload = upload
-        self.name = name
-        self.filename = upload.filename
-        self.content_type = upload.content_type
-        self.headers = upload.headers
+    __slots__ = ("_load",)
 
-    @property
-    def mimetype(self) -> str:
-        """The Content-Type without parameters, lowercased."""
-        return (self.content_type or "").split(";", 1)[0].strip().lower()
+    def __init__(self, load: Callable[[], Awaitable[Any]]) -> None:
+        self._load = load
 
-    @property
-    def size(self) -> int | None:
-        """The number of bytes received."""
-        return self._upload.size
+    def __await__(self) -> Generator[Any, None, Any]:
+        return self._load().__await__()
 
-    @property
-    def stream(self) -> IO[bytes]:
-        """The underlying (spooled temporary) file."""
-        return self._upload.file
+    def __call__(self, *args: Any, **kwargs: Any) -> Awaitable[Any]:
+        return self._load()
+
+
+class BodyStream:
+    """`request.stream`: the body read once, as `await stream.read(size)` or `async for chunk in
+    stream`; calling it (`request.stream()`, Starlette's way) gives the chunk iterator."""
+
+    __slots__ = ("_chunks", "_buffer", "_done")
+
+    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
+        self._chunks = chunks
+        self._buffer = b""
+        self._done = False
 
     async def read(self, size: int = -1) -> bytes:
-        """Read bytes from the upload (in a worker thread when it spilled to disk)."""
-        return await self._upload.read(size)
+        """Up to `size` bytes (all that is left when `size` is negative); `b""` at the end."""
+        while not self._done and (size < 0 or len(self._buffer) < size):
+            try:
+                self._buffer += await self._chunks.__anext__()
+            except StopAsyncIteration:
+                self._done = True
+        if size < 0:
+            data, self._buffer = self._buffer, b""
+        else:
+            data, self._buffer = self._buffer[:size], self._buffer[size:]
+        return data
 
-    async def seek(self, offset: int) -> None:
-        """Move the read position."""
-        await self._upload.seek(offset)
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._iterate()
 
-    async def save(self, destination: str | Any, buffer_size: int = 64 * 1024) -> None:
-        """Copy the upload to a path or a writable binary file, without blocking the loop.
+    async def _iterate(self) -> AsyncIterator[bytes]:
+        if self._buffer:
+            data, self._buffer = self._buffer, b""
+            yield data
+        async for chunk in self._chunks:
+            yield chunk
 
-        Args:
-            destination: a filesystem path or an open binary file.
-            buffer_size: how many bytes to copy at a time.
-        """
-
-        def copy() -> None:
-            source = self._upload.file
-            source.seek(0)
-            if isinstance(destination, (str, bytes)) or hasattr(destination, "__fspath__"):
-                with open(destination, "wb") as target:
-                    while chunk := source.read(buffer_size):
-                        target.write(chunk)
-            else:
-                while chunk := source.read(buffer_size):
-                    destination.write(chunk)
-
-        await run_in_threadpool(copy)
-
-    async def close(self) -> None:
-        """Release the temporary file."""
-        await self._upload.close()
-
-    def __bool__(self) -> bool:
-        return bool(self.filename)
-
-    def __repr__(self) -> str:
-        return f"<FileStorage {self.filename!r} ({self.content_type!r})>"
+    def __call__(self) -> AsyncIterator[bytes]:
+        return self._iterate()
 
 
-class Request(HTTPConnection):
-    """The incoming request, read through Starlette, with Flask's attribute names.
+class Request(HTTPConnection, _SansIORequest):
+    """The incoming request: a Starlette connection that is also a Werkzeug sans-IO request.
 
-    Sync attributes read the request line and headers; the body is read on demand with
-    `await request.get_data()`, `await request.json`, `await request.form`, or streamed
-    with `async for chunk in request.body`.
+    Werkzeug's properties (`authorization`, `accept_languages`, `user_agent`, `range`,
+    `if_none_match`, `cache_control`, ...) are its own code, parsed on first use and cached; the
+    request line, host checks and body come from the ASGI scope. The body is read on demand with
+    `await request.get_data()`, `await request.json`, `await request.form`, or streamed with
+    `async for chunk in request.body` / `await request.stream.read(n)`.
     """
 
     url_rule: Rule | None
     view_args: dict[str, Any] | None
     # Parsed on first use only (annotations, not assignments, so nothing is done per request).
-    _args: ImmutableMultiDict[str]
+    _args: ImmutableMultiDict[str, str]
     _host: str
-    _accept: MIMEAccept
+    _werkzeug_headers: Headers
 
     def __init__(self, scope: Scope, receive: Receive, app: AsyncFlask | None = None) -> None:
         self.scope = scope
@@ -146,13 +136,21 @@ class Request(HTTPConnection):
         self._cached_data: bytes | None = None
         self._stream_consumed = False
         self._cached_json: tuple[Any, Any] = _NO_JSON
-        self._form: ImmutableMultiDict[str] | None = None
-        self._files: ImmutableMultiDict[FileStorage] | None = None
+        self._form: ImmutableMultiDict[str, str] | None = None
+        self._files: ImmutableMultiDict[str, FileStorage] | None = None
+        if "session" in scope and app is not None and app.config["SESSION_COOKIE_NAME"] == "session":
+            # Starlette's SessionMiddleware and asyncflask would both write the "session" cookie,
+            # each erasing the other's.
+            raise RuntimeError(
+                "A Starlette SessionMiddleware is installed and asyncflask's session also uses the"
+                " cookie 'session'; set SESSION_COOKIE_NAME to another name (and keep the"
+                " middleware's session_cookie different from it)."
+            )
 
     # -- request line -----------------------------------------------------------------------
 
     @property
-    def method(self) -> str:
+    def method(self) -> str:  # type: ignore[override]
         """The HTTP method, uppercase."""
         return self.scope["method"]  # type: ignore[no-any-return]
 
@@ -162,7 +160,7 @@ class Request(HTTPConnection):
         return str(self.scope.get("root_path", "")).rstrip("/")
 
     @property
-    def path(self) -> str:
+    def path(self) -> str:  # type: ignore[override]
         """The path below `script_root`, starting with a slash."""
         path: str = self.scope["path"]
         root = self.scope.get("root_path", "")
@@ -171,7 +169,7 @@ class Request(HTTPConnection):
         return path or "/"
 
     @property
-    def query_string(self) -> bytes:
+    def query_string(self) -> bytes:  # type: ignore[override]
         """The raw query string."""
         return self.scope.get("query_string", b"")  # type: ignore[no-any-return]
 
@@ -181,7 +179,36 @@ class Request(HTTPConnection):
         return f"{self.path}?{self.query_string.decode('latin-1')}"
 
     @property
-    def cookies(self) -> dict[str, str]:
+    def root_path(self) -> str:  # type: ignore[override]
+        """Werkzeug's name for `script_root`."""
+        return self.script_root
+
+    @property
+    def server(self) -> tuple[str, int | None] | None:  # type: ignore[override]
+        """The server's address and port, from the ASGI scope."""
+        server = self.scope.get("server")
+        return (server[0], server[1]) if server else None
+
+    @property
+    def headers(self) -> Headers:  # type: ignore[override]
+        """Werkzeug's `Headers` (`get(key, type=int)`, `getlist`, `get_all`), built on first use."""
+        try:
+            return self._werkzeug_headers
+        except AttributeError:
+            self._werkzeug_headers = Headers(
+                [(key.decode("latin-1"), value.decode("latin-1")) for key, value in self.scope["headers"]]
+            )
+            return self._werkzeug_headers
+
+    @property
+    def session(self) -> Any:
+        """asyncflask's session (Starlette's own would assert that its middleware is installed)."""
+        from ..globals import session
+
+        return session._get_current_object()  # type: ignore[attr-defined]
+
+    @property
+    def cookies(self) -> ImmutableMultiDict[str, str]:
         """The request's cookies, parsed by Werkzeug in linear time; the first of a repeated name wins.
 
         (The standard library's unquoting is quadratic on some Python versions: one crafted
@@ -194,11 +221,13 @@ class Request(HTTPConnection):
             # Cookies are UTF-8 (as Werkzeug reads them); stray bytes must not fail the request.
             headers = self.scope["headers"]
             values = [value.decode("utf-8", "replace") for key, value in headers if key == b"cookie"]
-            self._parsed_cookies: dict[str, str] = parse_cookie("; ".join(values)) if values else {}
+            self._parsed_cookies: ImmutableMultiDict[str, str] = parse_cookie(
+                "; ".join(values) if values else None, cls=ImmutableMultiDict
+            )  # type: ignore[assignment]
             return self._parsed_cookies
 
     @property
-    def args(self) -> ImmutableMultiDict[str]:
+    def args(self) -> ImmutableMultiDict[str, str]:
         """The query string parameters (first value wins for `args[key]`)."""
         try:
             return self._args
@@ -209,7 +238,7 @@ class Request(HTTPConnection):
             return self._args
 
     @property
-    def scheme(self) -> str:
+    def scheme(self) -> str:  # type: ignore[override]
         """`http` or `https`."""
         return self.scope.get("scheme", "http")  # type: ignore[no-any-return]
 
@@ -271,62 +300,10 @@ class Request(HTTPConnection):
         return self.base_url + ("?" + query.decode("latin-1") if query else "")
 
     @property
-    def remote_addr(self) -> str | None:
+    def remote_addr(self) -> str | None:  # type: ignore[override]
         """The client's address."""
         client = self.scope.get("client")
         return client[0] if client else None
-
-    # -- headers ------------------------------------------------------------------------------
-
-    @property
-    def content_type(self) -> str | None:
-        """The Content-Type header as sent."""
-        return self.headers.get("content-type")
-
-    @property
-    def mimetype(self) -> str:
-        """The Content-Type without parameters, lowercased (`""` when absent)."""
-        return (self.content_type or "").split(";", 1)[0].strip().lower()
-
-    @property
-    def mimetype_params(self) -> dict[str, str]:
-        """The Content-Type's parameters, e.g. `{"charset": "utf-8"}`."""
-        params: dict[str, str] = {}
-        for part in (self.content_type or "").split(";")[1:]:
-            key, _, value = part.partition("=")
-            if key.strip():
-                params[key.strip().lower()] = value.strip().strip('"')
-        return params
-
-    @property
-    def content_length(self) -> int | None:
-        """The Content-Length header as an integer, or None."""
-        value = self.headers.get("content-length")
-        if value is None or not (value.isascii() and value.isdigit()):
-            return None
-        return int(value)
-
-    @property
-    def is_json(self) -> bool:
-        """Whether the body is declared as JSON (`application/json` or `*/*+json`)."""
-        mimetype = self.mimetype
-        return mimetype == "application/json" or (
-            mimetype.startswith("application/") and mimetype.endswith("+json")
-        )
-
-    @property
-    def accept_mimetypes(self) -> MIMEAccept:
-        """The parsed Accept header."""
-        try:
-            return self._accept
-        except AttributeError:
-            self._accept = MIMEAccept(self.headers.get("accept", ""))
-            return self._accept
-
-    @property
-    def user_agent(self) -> str:
-        """The User-Agent header (empty when absent)."""
-        return self.headers.get("user-agent", "")
 
     # -- routing ------------------------------------------------------------------------------
 
@@ -409,22 +386,28 @@ class Request(HTTPConnection):
         """
         return self._iter_body()
 
-    async def stream(self) -> AsyncIterator[bytes]:
-        """Starlette's name for `body`."""
-        async for chunk in self._iter_body():
-            yield chunk
+    @property
+    def stream(self) -> BodyStream:
+        """The body as a stream read once: `await request.stream.read(n)`, `async for chunk in
+        request.stream`, or Starlette's `async for chunk in request.stream()`."""
+        return BodyStream(self._iter_body())
 
-    async def get_data(self, cache: bool = True, as_text: bool = False) -> Any:
+    async def get_data(self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False) -> Any:
         """The whole body.
 
         Args:
             cache: keep the body so it can be read again.
             as_text: decode it as UTF-8 (invalid bytes are replaced).
+            parse_form_data: parse a form body first (into `form`/`files`), as Flask does; the
+                body is then empty here.
 
         Returns:
             `bytes`, or `str` with `as_text=True`.
         """
-        if self._cached_data is None:
+        if parse_form_data and self._cached_data is None and self.mimetype in _FORM_TYPES:
+            await self._load_form()
+            data = b""
+        elif self._cached_data is None:
             limit = self._start_reading()
             data, more = await self._receive_chunk(limit, 0)
             if more:
@@ -445,7 +428,7 @@ class Request(HTTPConnection):
     @property
     def data(self) -> Any:
         """Awaitable: the body as bytes."""
-        return self.get_data()
+        return _Deferred(self.get_data)
 
     async def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
         """Parse the body as JSON.
@@ -496,8 +479,8 @@ class Request(HTTPConnection):
 
     @property
     def json(self) -> Any:
-        """Awaitable: the body parsed as JSON (see `get_json`)."""
-        return self.get_json()
+        """Awaitable: the body parsed as JSON (see `get_json`); Starlette's `json()` works too."""
+        return _Deferred(self.get_json)
 
     async def _load_form(self) -> None:
         if self._form is not None:
@@ -509,7 +492,7 @@ class Request(HTTPConnection):
         max_parts = app_config.get("MAX_FORM_PARTS", 1000)
         max_memory = app_config.get("MAX_FORM_MEMORY_SIZE", 500_000)
         parser: FormParser | MultiPartParser | None = None
-        headers = self.headers
+        headers = StarletteHeaders(scope=self.scope)
         if mimetype == "multipart/form-data":
             parser = _CompleteMultiPartParser(
                 headers,
@@ -548,48 +531,48 @@ class Request(HTTPConnection):
                     fields.append((key, value))
             if max_parts is not None and len(fields) + len(files) > max_parts:
                 for _, upload in files:
-                    await upload.close()
+                    upload.close()
                 raise RequestEntityTooLarge(
                     f"Too many form parts; the limit is {max_parts} (MAX_FORM_PARTS)."
                 )
         self._form = ImmutableMultiDict(fields)
         self._files = ImmutableMultiDict(files)
 
-    async def _get_form(self) -> ImmutableMultiDict[str]:
+    async def _get_form(self) -> ImmutableMultiDict[str, str]:
         await self._load_form()
         assert self._form is not None
         return self._form
 
-    async def _get_files(self) -> ImmutableMultiDict[FileStorage]:
+    async def _get_files(self) -> ImmutableMultiDict[str, FileStorage]:
         await self._load_form()
         assert self._files is not None
         return self._files
 
-    async def _get_values(self) -> CombinedMultiDict[Any]:
+    async def _get_values(self) -> CombinedMultiDict[str, Any]:
         if self.method == "GET":
             return CombinedMultiDict([self.args])
         return CombinedMultiDict([self.args, await self._get_form()])
 
     @property
     def form(self) -> Any:
-        """Awaitable: the form fields (URL-encoded or multipart)."""
-        return self._get_form()
+        """Awaitable: the form fields (URL-encoded or multipart); Starlette's `form()` works too."""
+        return _Deferred(self._get_form)
 
     @property
     def files(self) -> Any:
         """Awaitable: the uploaded files of a multipart form."""
-        return self._get_files()
+        return _Deferred(self._get_files)
 
     @property
     def values(self) -> Any:
         """Awaitable: `args` and `form` combined (`args` first)."""
-        return self._get_values()
+        return _Deferred(self._get_values)
 
     async def close(self) -> None:
         """Release uploaded files."""
         if self._files is not None:
             for _, upload in self._files.items(multi=True):
-                await upload.close()
+                upload.close()
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.scope.get('path', '')!r}>"
