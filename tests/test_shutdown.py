@@ -438,3 +438,48 @@ async def test_sigterm_with_open_streams_and_websockets(served: tuple[str, Any, 
     assert len(close_codes) == 50
     # hypercorn closes the websockets itself, with 1000, once its grace period is over.
     assert set(close_codes) <= ({1000} if name == "hypercorn" else {1001, 1012}), close_codes
+
+
+# -- refusals on servers without the denial-response extension ------------------------------------
+
+
+async def test_refusal_without_the_denial_extension_closes_instead() -> None:
+    app = make_app()
+
+    @app.websocket("/ws")
+    async def handler() -> tuple[str, int]:
+        return "no entry", 401
+
+    for extensions, expected in (({}, "websocket.close"), ({"websocket.http.response": {}}, None)):
+        scope = {
+            "type": "websocket",
+            "asgi": {"version": "3.0", "spec_version": "2.3"},
+            "scheme": "ws",
+            "path": "/ws",
+            "raw_path": b"/ws",
+            "root_path": "",
+            "query_string": b"",
+            "headers": [(b"host", b"localhost")],
+            "client": ("127.0.0.1", 50000),
+            "server": ("localhost", 80),
+            "subprotocols": [],
+            "state": {},
+            "extensions": extensions,
+        }
+        sent: list[dict[str, Any]] = []
+        messages = [{"type": "websocket.connect"}]
+
+        async def receive() -> dict[str, Any]:
+            return messages.pop(0) if messages else {"type": "websocket.disconnect", "code": 1000}
+
+        async def send(message: Any) -> None:
+            sent.append(message)
+
+        await app(scope, receive, send)
+        types = [m["type"] for m in sent]
+        if expected is not None:
+            # Only what the server announced: a close, which it answers with its own 403.
+            assert types == [expected]
+        else:
+            assert types[0] == "websocket.http.response.start" and sent[0]["status"] == 401
+            assert b"".join(m.get("body", b"") for m in sent[1:]) == b"no entry"
