@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from werkzeug.utils import secure_filename
+
 from .app import AsyncFlask
 from .blueprints import Blueprint
 from .config import Config
@@ -45,6 +47,7 @@ __all__ = [
     "render_template",
     "render_template_string",
     "request",
+    "secure_filename",
     "send_file",
     "send_from_directory",
     "session",

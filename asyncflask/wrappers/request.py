@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote
 
-from starlette.datastructures import FormData, UploadFile
+from starlette.datastructures import URL, FormData, UploadFile
 from starlette.datastructures import Headers as StarletteHeaders
 from starlette.formparsers import FormParser, MultiPartException, MultiPartParser
 from starlette.requests import HTTPConnection
@@ -24,6 +24,7 @@ from ..exceptions import (
     SecurityError,
     UnsupportedMediaType,
 )
+from .body import BodyStream, Deferred
 from .files import FileStorage
 
 if TYPE_CHECKING:
@@ -51,62 +52,6 @@ def host_is_trusted(host: str, trusted: Iterable[str]) -> bool:
         elif hostname == pattern:
             return True
     return False
-
-
-class _Deferred:
-    """A body accessor: `await request.form` (Flask's way) or `await request.form()` (Starlette's).
-
-    Nothing is read or created until it is awaited or called.
-    """
-
-    __slots__ = ("_load",)
-
-    def __init__(self, load: Callable[[], Awaitable[Any]]) -> None:
-        self._load = load
-
-    def __await__(self) -> Generator[Any, None, Any]:
-        return self._load().__await__()
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Awaitable[Any]:
-        return self._load()
-
-
-class BodyStream:
-    """`request.stream`: the body read once, as `await stream.read(size)` or `async for chunk in
-    stream`; calling it (`request.stream()`, Starlette's way) gives the chunk iterator."""
-
-    __slots__ = ("_chunks", "_buffer", "_done")
-
-    def __init__(self, chunks: AsyncIterator[bytes]) -> None:
-        self._chunks = chunks
-        self._buffer = b""
-        self._done = False
-
-    async def read(self, size: int = -1) -> bytes:
-        """Up to `size` bytes (all that is left when `size` is negative); `b""` at the end."""
-        while not self._done and (size < 0 or len(self._buffer) < size):
-            try:
-                self._buffer += await self._chunks.__anext__()
-            except StopAsyncIteration:
-                self._done = True
-        if size < 0:
-            data, self._buffer = self._buffer, b""
-        else:
-            data, self._buffer = self._buffer[:size], self._buffer[size:]
-        return data
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return self._iterate()
-
-    async def _iterate(self) -> AsyncIterator[bytes]:
-        if self._buffer:
-            data, self._buffer = self._buffer, b""
-            yield data
-        async for chunk in self._chunks:
-            yield chunk
-
-    def __call__(self) -> AsyncIterator[bytes]:
-        return self._iterate()
 
 
 class Request(HTTPConnection, _SansIORequest):
@@ -199,6 +144,12 @@ class Request(HTTPConnection, _SansIORequest):
                 [(key.decode("latin-1"), value.decode("latin-1")) for key, value in self.scope["headers"]]
             )
             return self._werkzeug_headers
+
+    def url_for(self, name: str, /, **path_params: Any) -> URL:
+        """Starlette's `request.url_for`: the absolute URL of an endpoint of this app."""
+        from ..helpers import url_for
+
+        return URL(url_for(name, _external=True, **path_params))
 
     @property
     def session(self) -> Any:
@@ -336,6 +287,27 @@ class Request(HTTPConnection, _SansIORequest):
         """The body size limit (`MAX_CONTENT_LENGTH`)."""
         return self._app.config["MAX_CONTENT_LENGTH"] if self._app is not None else None
 
+    @property
+    def max_form_memory_size(self) -> int | None:
+        """The size limit of one non-file form field (`MAX_FORM_MEMORY_SIZE`)."""
+        return self._app.config["MAX_FORM_MEMORY_SIZE"] if self._app is not None else 500_000
+
+    @property
+    def max_form_parts(self) -> int | None:
+        """The limit on the number of multipart form parts (`MAX_FORM_PARTS`)."""
+        return self._app.config["MAX_FORM_PARTS"] if self._app is not None else 1000
+
+    @property
+    def want_form_data_parsed(self) -> bool:
+        """Whether the request declares a body type (so `form` may have something to parse)."""
+        return self.content_type is not None
+
+    # An ASGI scope says nothing of the server's process model; asyncflask serves concurrent
+    # requests as tasks of one event loop per process.
+    is_multithread = False
+    is_multiprocess = False
+    is_run_once = False
+
     def _start_reading(self) -> int | None:
         """Claim the body stream (it can be read once) and return the size limit."""
         if self._stream_consumed:
@@ -390,7 +362,11 @@ class Request(HTTPConnection, _SansIORequest):
     def stream(self) -> BodyStream:
         """The body as a stream read once: `await request.stream.read(n)`, `async for chunk in
         request.stream`, or Starlette's `async for chunk in request.stream()`."""
-        return BodyStream(self._iter_body())
+        try:
+            return self._body_stream
+        except AttributeError:
+            self._body_stream: BodyStream = BodyStream(self._iter_body())
+            return self._body_stream
 
     async def get_data(self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False) -> Any:
         """The whole body.
@@ -428,7 +404,7 @@ class Request(HTTPConnection, _SansIORequest):
     @property
     def data(self) -> Any:
         """Awaitable: the body as bytes."""
-        return _Deferred(self.get_data)
+        return Deferred(self.get_data)
 
     async def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
         """Parse the body as JSON.
@@ -480,7 +456,7 @@ class Request(HTTPConnection, _SansIORequest):
     @property
     def json(self) -> Any:
         """Awaitable: the body parsed as JSON (see `get_json`); Starlette's `json()` works too."""
-        return _Deferred(self.get_json)
+        return Deferred(self.get_json)
 
     async def _load_form(self) -> None:
         if self._form is not None:
@@ -556,17 +532,17 @@ class Request(HTTPConnection, _SansIORequest):
     @property
     def form(self) -> Any:
         """Awaitable: the form fields (URL-encoded or multipart); Starlette's `form()` works too."""
-        return _Deferred(self._get_form)
+        return Deferred(self._get_form)
 
     @property
     def files(self) -> Any:
         """Awaitable: the uploaded files of a multipart form."""
-        return _Deferred(self._get_files)
+        return Deferred(self._get_files)
 
     @property
     def values(self) -> Any:
         """Awaitable: `args` and `form` combined (`args` first)."""
-        return _Deferred(self._get_values)
+        return Deferred(self._get_values)
 
     async def close(self) -> None:
         """Release uploaded files."""
