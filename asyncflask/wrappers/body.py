@@ -1,9 +1,13 @@
-"""The body accessors' helpers: an awaitable-and-callable accessor and `request.stream`."""
+"""The body's helpers: an awaitable-and-callable accessor, `request.stream`, and the multipart
+parser that notices a cut-off body."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Generator
 from typing import Any
+
+from starlette.datastructures import FormData
+from starlette.formparsers import MultiPartParser
 
 
 class Deferred:
@@ -60,3 +64,22 @@ class BodyStream:
 
     def __call__(self) -> AsyncIterator[bytes]:
         return self._iterate()
+
+
+class CompleteMultiPartParser(MultiPartParser):
+    """Starlette's multipart parser, noting whether the closing boundary arrived: a body cut
+    short is a bad request, not a form with its last part silently dropped."""
+
+    ended = False
+
+    def on_end(self) -> None:
+        self.ended = True
+        super().on_end()
+
+    async def parse(self) -> FormData:
+        form = await super().parse()
+        if not self.ended:
+            # The part cut off mid-way never reached the form: release its file here.
+            for file in self._files_to_close_on_error:
+                file.close()
+        return form

@@ -8,14 +8,16 @@ from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote
 
-from starlette.datastructures import URL, FormData, UploadFile
+from starlette.datastructures import URL, UploadFile
 from starlette.datastructures import Headers as StarletteHeaders
 from starlette.formparsers import FormParser, MultiPartException, MultiPartParser
 from starlette.requests import HTTPConnection
 from starlette.types import Receive, Scope
 from werkzeug.datastructures import CombinedMultiDict, Headers, ImmutableMultiDict
+from werkzeug.http import parse_options_header
 from werkzeug.sansio.http import parse_cookie
 from werkzeug.sansio.request import Request as _SansIORequest
+from werkzeug.sansio.utils import get_content_length
 
 from ..exceptions import (
     BadRequest,
@@ -24,7 +26,7 @@ from ..exceptions import (
     SecurityError,
     UnsupportedMediaType,
 )
-from .body import BodyStream, Deferred
+from .body import BodyStream, CompleteMultiPartParser, Deferred
 from .files import FileStorage
 
 if TYPE_CHECKING:
@@ -140,16 +142,45 @@ class Request(HTTPConnection, _SansIORequest):
         try:
             return self._werkzeug_headers
         except AttributeError:
-            self._werkzeug_headers = Headers(
-                [(key.decode("latin-1"), value.decode("latin-1")) for key, value in self.scope["headers"]]
-            )
-            return self._werkzeug_headers
+            headers = self._werkzeug_headers = Headers()
+            # The server has already refused malformed headers: fill the list directly rather
+            # than have Werkzeug re-check every value (three times the cost of the request line).
+            headers._list = [
+                (key.decode("latin-1"), value.decode("latin-1")) for key, value in self.scope["headers"]
+            ]
+            return headers
 
     def url_for(self, name: str, /, **path_params: Any) -> URL:
         """Starlette's `request.url_for`: the absolute URL of an endpoint of this app."""
         from ..helpers import url_for
 
         return URL(url_for(name, _external=True, **path_params))
+
+    def _first_header(self, name: bytes) -> str | None:
+        """One header's first value straight from the scope: the hot path's checks (host, body
+        type and length) need no `Headers` object."""
+        for key, value in self.scope["headers"]:
+            if key == name:
+                return value.decode("latin-1")  # type: ignore[no-any-return]
+        return None
+
+    @property
+    def content_type(self) -> str | None:  # type: ignore[override]
+        """The Content-Type header as sent."""
+        return self._first_header(b"content-type")
+
+    @property
+    def content_length(self) -> int | None:
+        """The Content-Length as an integer (Werkzeug's rule: 0 when unusable, None when absent)."""
+        return get_content_length(
+            self._first_header(b"content-length"), self._first_header(b"transfer-encoding")
+        )
+
+    def _parse_content_type(self) -> None:
+        # Werkzeug's, reading the scope; a value without parameters needs no parsing.
+        if not hasattr(self, "_parsed_content_type"):
+            value = self._first_header(b"content-type") or ""
+            self._parsed_content_type = parse_options_header(value) if ";" in value else (value.strip(), {})
 
     @property
     def session(self) -> Any:
@@ -209,7 +240,7 @@ class Request(HTTPConnection, _SansIORequest):
             return self._host
         except AttributeError:
             pass
-        hosts = self.headers.getlist("host")
+        hosts = [value.decode("latin-1") for key, value in self.scope["headers"] if key == b"host"]
         if len(hosts) > 1:
             raise SecurityError("The request has more than one Host header.")
         host = hosts[0] if hosts else None
@@ -470,7 +501,7 @@ class Request(HTTPConnection, _SansIORequest):
         parser: FormParser | MultiPartParser | None = None
         headers = StarletteHeaders(scope=self.scope)
         if mimetype == "multipart/form-data":
-            parser = _CompleteMultiPartParser(
+            parser = CompleteMultiPartParser(
                 headers,
                 self._iter_body(),
                 max_files=max_parts if max_parts is not None else float("inf"),
@@ -488,7 +519,7 @@ class Request(HTTPConnection, _SansIORequest):
         if parser is not None:
             try:
                 form = await parser.parse()
-                if isinstance(parser, _CompleteMultiPartParser) and not parser.ended:
+                if isinstance(parser, CompleteMultiPartParser) and not parser.ended:
                     await form.close()
                     raise MultiPartException("The multipart body ended before its closing boundary.")
             except MultiPartException as error:
@@ -552,22 +583,3 @@ class Request(HTTPConnection, _SansIORequest):
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.scope.get('path', '')!r}>"
-
-
-class _CompleteMultiPartParser(MultiPartParser):
-    """Starlette's multipart parser, noting whether the closing boundary arrived: a body cut
-    short is a bad request, not a form with its last part silently dropped."""
-
-    ended = False
-
-    def on_end(self) -> None:
-        self.ended = True
-        super().on_end()
-
-    async def parse(self) -> FormData:
-        form = await super().parse()
-        if not self.ended:
-            # The part cut off mid-way never reached the form: release its file here.
-            for file in self._files_to_close_on_error:
-                file.close()
-        return form
