@@ -21,6 +21,8 @@ from . import db
 
 def create_app(test_config: dict[str, Any] | None = None, instance_path: str | None = None) -> AsyncFlask:
     """Build the blog app; `test_config` overrides the defaults (tests pass their own)."""
+    # BLOG_INSTANCE_PATH moves the instance folder (uploads, SQLite file), e.g. for tests.
+    instance_path = instance_path or os.environ.get("BLOG_INSTANCE_PATH")
     app = AsyncFlask(__name__, instance_path=instance_path, instance_relative_config=True)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(
