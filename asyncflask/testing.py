@@ -318,6 +318,7 @@ class TestClient(httpx.AsyncClient):
         transport = kwargs["transport"]
         self._transport_for_context = transport if isinstance(transport, ASGIStreamTransport) else None
         self._kept: AppContext | None = None  # the last request's context, in the block
+        self._block_task: asyncio.Task[Any] | None = None
         self._bound: tuple[AppContext, Token[AppContext]] | None = None
 
     async def __aenter__(self) -> TestClient:
@@ -329,8 +330,10 @@ class TestClient(httpx.AsyncClient):
             await super().__aexit__(None, None, None)
             raise
         if self._transport_for_context is not None:
-            # As Flask's `with client:`: the last request's context stays readable.
+            # As Flask's `with client:`: the last request's context stays readable, in the
+            # task that opened the block (a fixture's client, used by a test, keeps none).
             self._transport_for_context.keep_context = self._keep
+            self._block_task = asyncio.current_task()
         return self
 
     def _keep(self, ctx: AppContext) -> None:
@@ -346,7 +349,11 @@ class TestClient(httpx.AsyncClient):
 
     async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
         """Send a request; inside `async with client:`, keep its context readable afterwards."""
-        if self._transport_for_context is None or self._transport_for_context.keep_context is None:
+        if (
+            self._transport_for_context is None
+            or self._transport_for_context.keep_context is None
+            or asyncio.current_task() is not self._block_task
+        ):
             return await super().send(request, **kwargs)
         await self._release_context()
         request.extensions[PRESERVE_CONTEXT] = True
