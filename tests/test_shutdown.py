@@ -469,10 +469,10 @@ async def test_refusal_without_the_denial_extension_closes_instead() -> None:
         sent: list[dict[str, Any]] = []
         messages = [{"type": "websocket.connect"}]
 
-        async def receive() -> dict[str, Any]:
+        async def receive(messages: list[dict[str, Any]] = messages) -> dict[str, Any]:
             return messages.pop(0) if messages else {"type": "websocket.disconnect", "code": 1000}
 
-        async def send(message: Any) -> None:
+        async def send(message: Any, sent: list[dict[str, Any]] = sent) -> None:
             sent.append(message)
 
         await app(scope, receive, send)
