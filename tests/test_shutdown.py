@@ -264,6 +264,12 @@ async def index():
     return "ok"
 
 
+@app.get("/cookies")
+async def cookies():
+    from asyncflask import request
+    return {"count": len(request.cookies), "k0": len(request.cookies.get("k0", "")), "last": request.cookies.get("name999")}
+
+
 @app.post("/echo")
 async def echo():
     return str(len(await (await __import__("asyncflask").request.get_data())))
@@ -349,6 +355,23 @@ def test_real_server_refuses_content_length_with_transfer_encoding(served: tuple
     assert answer.startswith(b"HTTP/1.1 400 "), answer[:300]
     assert answer.count(b"HTTP/1.1") == 1, f"a second request was read: {answer[:600]!r}"
     assert closed, f"{name} kept the connection open"
+
+
+async def test_real_server_parses_hostile_cookies_in_linear_time(served: tuple[str, Any, Path]) -> None:
+    _, server, _ = served
+    # Under the servers' default 16 KiB head limit: 6,000 escaped quotes (quadratic in the
+    # standard library's unquoting), then 1,000 ordinary pairs.
+    hostile = 'k0="' + '\\"' * 6_000 + '"'
+    pairs = "; ".join(f"name{i}=value{i}" for i in range(1_000))
+    async with httpx.AsyncClient(base_url=f"http://{HOST}:{server.port}", timeout=10) as client:
+        started = time.monotonic()
+        response = await client.get("/cookies", headers={"cookie": hostile})
+        took = time.monotonic() - started
+        many = await client.get("/cookies", headers={"cookie": pairs})
+    assert response.status_code == 200
+    assert response.json() == {"count": 1, "k0": 6_000, "last": None}
+    assert took < 1.0
+    assert many.json() == {"count": 1_000, "k0": 0, "last": "value999"}
 
 
 async def test_real_server_websocket_origin(served: tuple[str, Any, Path]) -> None:
