@@ -267,7 +267,8 @@ async def index():
 @app.get("/cookies")
 async def cookies():
     from asyncflask import request
-    return {"count": len(request.cookies), "k0": len(request.cookies.get("k0", "")), "last": request.cookies.get("name999")}
+    cookies = request.cookies
+    return {"count": len(cookies), "k0": len(cookies.get("k0", "")), "last": cookies.get("name999")}
 
 
 @app.post("/echo")
