@@ -116,15 +116,6 @@ async def _stop(process: subprocess.Popen[bytes], grace: float = 3.0) -> None:
     process.wait(timeout=5)
 
 
-def _discard(future: asyncio.Future[Any]) -> None:
-    """Drop a future nobody will await, without asyncio logging its unretrieved exception."""
-    if future.done():
-        if not future.cancelled():
-            future.exception()
-    else:
-        future.cancel()
-
-
 class _Connection:
     """The browser's DevTools websocket: numbered commands, their answers, and events."""
 
@@ -227,17 +218,22 @@ class Page:
         return self._connection.expect(method, self.session_id)
 
     async def navigate(self, url: str, timeout: float = COMMAND_TIMEOUT) -> None:
-        """Load `url` and wait for its `load` event."""
-        loaded = self.expect("Page.loadEventFired")
+        """Load `url` and wait until the new document has finished loading.
+
+        A `load` event may still be pending from the previous navigation (a form submit, say),
+        so the old document is marked first and the wait is for a complete, unmarked one.
+        """
+        # Polled: if a navigation is under way, evaluating in the old document can fail.
+        await self.wait_for("window.__replacedByNavigation = true", timeout)
+        result = await self.send("Page.navigate", {"url": url}, timeout)
+        if result.get("errorText"):
+            raise CDPError(f"navigating to {url} failed: {result['errorText']}")
         try:
-            result = await self.send("Page.navigate", {"url": url}, timeout)
-            if result.get("errorText"):
-                raise CDPError(f"navigating to {url} failed: {result['errorText']}")
-            await asyncio.wait_for(loaded, timeout)
-        except asyncio.TimeoutError:
+            await self.wait_for(
+                "!window.__replacedByNavigation && document.readyState === 'complete'", timeout
+            )
+        except CDPError:
             raise CDPError(f"{url} did not finish loading within {timeout} s") from None
-        finally:
-            _discard(loaded)
 
     async def evaluate(self, expression: str, timeout: float = COMMAND_TIMEOUT) -> Any:
         """The value of a JavaScript expression in the page (promises are awaited)."""
