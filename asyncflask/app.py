@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from .app_methods import AppMethods
 from .config import DEFAULT_CONFIG, Config, ConfigAttribute, get_debug_flag
 from .ctx import AppContext, _AppCtxGlobals
 from .dispatch import RequestHandler, ensure_async
@@ -42,7 +43,7 @@ def _default_session_interface() -> SessionInterface:
     return SecureCookieSessionInterface()
 
 
-class AsyncFlask(InstanceMixin, TemplatingMixin, Scaffold):
+class AsyncFlask(AppMethods, InstanceMixin, TemplatingMixin, Scaffold):
     """An async Flask application; an ASGI 3 callable.
 
     Args:
@@ -94,6 +95,7 @@ class AsyncFlask(InstanceMixin, TemplatingMixin, Scaffold):
         )
         self.config["DEBUG"] = bool(get_debug_flag())
         self.json: JSONProvider = self.json_provider_class(self)
+        self.aborter = self.make_aborter()
         self.url_map = Map(host_matching=host_matching, subdomain_matching=subdomain_matching)
         self.extensions: dict[str, Any] = {}
         self.blueprints: dict[str, Blueprint] = {}

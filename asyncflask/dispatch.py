@@ -24,11 +24,11 @@ from starlette.responses import Response as StarletteResponse
 from starlette.responses import StreamingResponse
 from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from werkzeug.exceptions import HTTPException as WerkzeugHTTPException
+from werkzeug.wrappers import Response as WSGIResponse
 
 from . import signals, threads
 from .ctx import PRESERVE_CONTEXT, AppContext
-from .exceptions import HTTPException, InternalServerError, NotFound, default_exceptions
+from .exceptions import HTTPException, InternalServerError, NotFound, error_response
 from .globals import _cv_context
 from .routing import RequestRedirect
 from .scaffold import is_async_callable
@@ -351,7 +351,7 @@ class RequestHandler:
             if not from_error_handler:
                 raise
             self.app.logger.exception("Request finalizing failed with an error while handling an error")
-            response = InternalServerError().get_response()
+            response = error_response(InternalServerError())
         return response
 
     # -- return values ------------------------------------------------------------------------
@@ -389,7 +389,10 @@ class RequestHandler:
         elif isinstance(rv, (dict, list)):
             response = self.app.json.response(rv)
         elif isinstance(rv, HTTPException):
-            response = rv.get_response()
+            response = error_response(rv)
+        elif isinstance(rv, WSGIResponse):
+            # Flask code (an extension, `error.get_response()`) returns Werkzeug's response.
+            response = self.app.response_class.force_type(rv)
         elif rv is not None and (isinstance(rv, (AsyncIterable, Iterator)) or inspect.isgenerator(rv)):
             response = self.app.response_class(rv)
         else:
@@ -463,11 +466,6 @@ class RequestHandler:
         return found
 
     async def _handle_user_exception(self, error: Exception, chain: HandlerChain) -> Any:
-        if isinstance(error, WerkzeugHTTPException) and error.code and not self._trap(error):  # type: ignore[arg-type]
-            # A Werkzeug error (the missing key of a MultiDict, say) answers with its own status.
-            converted = default_exceptions.get(error.code, InternalServerError)(error.description)
-            converted.__cause__ = error
-            error = converted
         if isinstance(error, HTTPException) and not self._trap(error):
             if error.code is None or isinstance(error, RequestRedirect):
                 # A ready response (`abort(response)`) or a routing redirect is sent as it is.

@@ -142,6 +142,8 @@ def build_url(
 def redirect(location: str, code: int = 302, Response: type[Response] | None = None) -> Response:
     """A redirect response to `location` (302 by default), with a small HTML body.
 
+    Inside an app, `app.redirect` makes it.
+
     Args:
         location: the target URL (non-ASCII characters are percent-encoded).
         code: 301, 302, 303, 307 or 308.
@@ -150,11 +152,16 @@ def redirect(location: str, code: int = 302, Response: type[Response] | None = N
     if Response is None:
         ctx = _cv_context.get(None)
         if ctx is not None:
-            Response = ctx.app.response_class
-        else:
-            from .wrappers import Response as DefaultResponse
+            # Through the app, so a subclass's `redirect` applies, as in Flask.
+            return ctx.app.redirect(location, code)
+        from .wrappers import Response as DefaultResponse
 
-            Response = DefaultResponse
+        Response = DefaultResponse
+    return build_redirect(location, code, Response)
+
+
+def build_redirect(location: str, code: int, Response: type[Response]) -> Response:
+    """The redirect response itself, with the Location percent-encoded as a URI."""
     target = quote(location, safe=_LOCATION_SAFE)
     shown = html.escape(location)
     body = (

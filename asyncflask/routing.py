@@ -22,7 +22,7 @@ from starlette.datastructures import URLPath
 from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from .exceptions import BadRequest, HTTPException, MethodNotAllowed, NotFound
+from .exceptions import BadRequest, HTTPException, MethodNotAllowed, NotFound, error_response
 
 if TYPE_CHECKING:
     from starlette.responses import Response as StarletteResponse
@@ -86,7 +86,8 @@ class RequestRedirect(HTTPException):
         self.new_url = new_url
         self.code = code
 
-    def get_response(self) -> StarletteResponse:
+    def get_response(self, environ: Any = None, scope: Any = None) -> StarletteResponse:  # type: ignore[override]
+        """The redirect to `new_url`."""
         from .helpers import redirect
 
         return redirect(self.new_url, self.code)
@@ -510,7 +511,7 @@ class Rule(BaseRoute):
             elif self.redirect_to is not None and self.map is not None:
                 error = RequestRedirect(self.map.redirect_target(self, dict(scope.get("path_params", {}))))
             if error is not None:
-                await error.get_response()(scope, receive, send)
+                await error_response(error)(scope, receive, send)
                 return
         scope["route"] = self
         await self.app(scope, receive, send)

@@ -33,7 +33,7 @@ from starlette.responses import Response as StarletteResponse
 from starlette.types import Receive, Scope, Send
 from werkzeug.datastructures import Headers as WerkzeugHeaders
 
-from .exceptions import NotFound, PreconditionFailed, RequestedRangeNotSatisfiable
+from .exceptions import NotFound, PreconditionFailed, RequestedRangeNotSatisfiable, error_response
 from .globals import _cv_context
 from .wrappers import content_type_for
 
@@ -312,7 +312,7 @@ class _PathResponse(FileResponse):
                         scope["method"], Headers(scope=scope), self.stat_result.st_size, self.headers
                     )
                 except RequestedRangeNotSatisfiable as error:
-                    await error.get_response()(scope, receive, send)
+                    await error_response(error)(scope, receive, send)
                     return
             # Starlette answers a malformed header 400 and reads If-Range itself; hand it
             # only a range set already known to be valid and wanted, in canonical form.
@@ -349,7 +349,7 @@ class _FileObjectResponse(StreamingResponse):
                 try:
                     ranges = _plan_ranges(scope["method"], Headers(scope=scope), self.size, self.headers)
                 except RequestedRangeNotSatisfiable as error:
-                    await error.get_response()(scope, receive, send)
+                    await error_response(error)(scope, receive, send)
                     return
                 if ranges is not None and len(ranges) == 1:
                     start, end = ranges[0]

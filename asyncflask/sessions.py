@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from itsdangerous import BadData, URLSafeTimedSerializer
 
 from .tag import TaggedJSONSerializer
+from .wrappers.headers import HeaderAccessors
 
 if TYPE_CHECKING:
     from starlette.responses import Response as StarletteResponse
@@ -405,6 +406,8 @@ class SecureCookieSessionInterface(SessionInterface):
         secure = secure or partitioned
         samesite = _check_samesite(self.get_cookie_samesite(app))
         httponly = self.get_cookie_httponly(app)
+        # Werkzeug's cookies (asyncflask's responses) know Partitioned; http.cookies only from 3.14.
+        native = _NATIVE_PARTITIONED or isinstance(response, HeaderAccessors)
         if session.accessed:
             _vary_cookie(response)
         if not session:
@@ -417,9 +420,9 @@ class SecureCookieSessionInterface(SessionInterface):
                     secure=secure,
                     httponly=httponly,
                     samesite=samesite,  # type: ignore[arg-type]
-                    partitioned=partitioned and _NATIVE_PARTITIONED,
+                    partitioned=partitioned and native,
                 )
-                _partition(response, name, partitioned)
+                _partition(response, name, partitioned and not native)
                 _vary_cookie(response)
             return
         if not self.should_set_cookie(app, session):
@@ -437,9 +440,9 @@ class SecureCookieSessionInterface(SessionInterface):
             path=path,
             secure=secure,
             samesite=samesite,  # type: ignore[arg-type]
-            partitioned=partitioned and _NATIVE_PARTITIONED,
+            partitioned=partitioned and native,
         )
-        _partition(response, name, partitioned)
+        _partition(response, name, partitioned and not native)
         _vary_cookie(response)
 
 
@@ -462,7 +465,7 @@ def _vary_cookie(response: StarletteResponse) -> None:
 
 def _partition(response: StarletteResponse, name: str, partitioned: bool) -> None:
     """Mark the cookie just set as Partitioned where http.cookies cannot (Python < 3.14)."""
-    if not partitioned or _NATIVE_PARTITIONED:
+    if not partitioned:
         return
     prefix = f"{name}=".encode("latin-1")
     raw = response.raw_headers

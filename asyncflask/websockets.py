@@ -16,7 +16,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 from . import signals
 from .ctx import AppContext
 from .datastructures import ImmutableMultiDict
-from .exceptions import HTTPException, NotFound
+from .exceptions import HTTPException, NotFound, error_response
 from .wrappers import Request
 
 if TYPE_CHECKING:
@@ -316,7 +316,7 @@ async def _run_handler(handler: RequestHandler, websocket: Websocket, chain: Han
 def _forbidden() -> Any:
     from .exceptions import Forbidden
 
-    return Forbidden().get_response()
+    return error_response(Forbidden())
 
 
 def _close_code(error: HTTPException) -> int:
@@ -346,7 +346,7 @@ async def _handle_error(
         return True
     if isinstance(error, HTTPException):
         if not websocket.accepted:
-            await websocket.send_denial(error.get_response())
+            await websocket.send_denial(error_response(error))
         else:
             await _close_quietly(websocket, _close_code(error))
         return True
@@ -358,7 +358,7 @@ async def _handle_error(
     if not websocket.accepted:
         from .exceptions import InternalServerError
 
-        await websocket.send_denial(InternalServerError().get_response())
+        await websocket.send_denial(error_response(InternalServerError()))
     else:
         await _close_quietly(websocket, 1011)
     return False

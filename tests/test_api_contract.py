@@ -136,6 +136,7 @@ def test_response_constructor_and_cookie_defaults() -> None:
         "headers": None,
         "mimetype": None,
         "content_type": None,
+        "direct_passthrough": False,
     }
     cookie = params(Response.set_cookie)
     assert (cookie["samesite"], cookie["httponly"], cookie["path"]) == (None, False, "/")

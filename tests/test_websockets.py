@@ -123,7 +123,7 @@ async def test_unknown_path_is_a_404_denial() -> None:
             async with client.websocket("/nowhere"):
                 pass
     assert denied.value.status_code == 404
-    assert denied.value.response.content == NotFound().get_response().body
+    assert denied.value.response.content == NotFound().get_response().get_data()
 
 
 # -- url_for ---------------------------------------------------------------------------------------
@@ -540,7 +540,7 @@ async def test_abort_before_accepting_refuses_with_that_status() -> None:
             async with client.websocket("/ws"):
                 pass
     assert denied.value.status_code == 401
-    assert denied.value.response.content == Unauthorized().get_response().body
+    assert denied.value.response.content == Unauthorized().get_response().get_data()
     assert denied.value.response.headers["content-type"] == "text/html; charset=utf-8"
 
 
@@ -556,7 +556,7 @@ async def test_returning_none_without_accepting_is_403() -> None:
             async with client.websocket("/ws"):
                 pass
     assert denied.value.status_code == 403
-    assert denied.value.response.content == Forbidden().get_response().body
+    assert denied.value.response.content == Forbidden().get_response().get_data()
 
 
 async def test_abort_after_accepting_closes_with_policy_violation() -> None:

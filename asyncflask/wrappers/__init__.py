@@ -5,14 +5,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .files import FileStorage
+from .headers import HeaderAccessors, SafeHeaders
 from .request import Request, host_is_trusted
-from .response import Response, SafeHeaders, _status_code, content_type_for
+from .response import Response, _status_code, content_type_for
 
 if TYPE_CHECKING:
     from ..websockets import Websocket as Websocket
 
 __all__ = [
     "FileStorage",
+    "HeaderAccessors",
     "Request",
     "Response",
     "SafeHeaders",

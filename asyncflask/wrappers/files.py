@@ -79,9 +79,7 @@ class FileStorage(_WerkzeugFileStorage):
         super().save(dst, buffer_size)
         return _DONE
 
-    async def save_async(
-        self, dst: str | os.PathLike[str] | IO[bytes], buffer_size: int = 64 * 1024
-    ) -> None:
+    async def save_async(self, dst: str | os.PathLike[str] | IO[bytes], buffer_size: int = 64 * 1024) -> None:
         """Copy the whole file (from its start) in a worker thread, without blocking the loop."""
 
         def copy() -> None:

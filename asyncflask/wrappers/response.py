@@ -1,36 +1,33 @@
-"""The response: a Starlette response with Flask's constructor and accessors."""
+"""The response: a Starlette response with Flask's constructor and Werkzeug's accessors."""
 
 from __future__ import annotations
 
 import contextlib
-import json
-import re
-from collections.abc import AsyncIterable, Iterable, Mapping
-from datetime import datetime, timedelta, timezone
-from email.utils import format_datetime, formatdate
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import Headers, MutableHeaders
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.requests import ClientDisconnect
 from starlette.responses import Response as StarletteResponse
 from starlette.responses import StreamingResponse
 from starlette.types import Message, Receive, Scope, Send
+from werkzeug.exceptions import RequestedRangeNotSatisfiable
+from werkzeug.http import generate_etag, http_date, parse_etags, parse_range_header, remove_entity_headers
+from werkzeug.sansio.http import is_resource_modified
+from werkzeug.utils import get_content_type
+
+from .headers import HeaderAccessors, HeadersInput, SafeHeaders, check_header, encode_headers
 
 if TYPE_CHECKING:
-    from ..websockets import Websocket as Websocket
+    from starlette.datastructures import Headers as StarletteHeaders
 
-_FORBIDDEN_HEADER_CHARS = re.compile(r"[\r\n\x00]")
-_TEXT_MIMETYPES = ("application/xml", "application/javascript", "application/ecmascript")
+__all__ = ["Response", "SafeHeaders", "content_type_for"]
 
 
-def _check_header(name: str, value: str) -> None:
-    if _FORBIDDEN_HEADER_CHARS.search(name) or _FORBIDDEN_HEADER_CHARS.search(value):
-        raise ValueError(
-            f"Header {name!r} contains a newline or NUL character, which would let it split into"
-            " extra headers. Remove CR, LF and NUL from header names and values."
-        )
+def content_type_for(mimetype: str) -> str:
+    """The Content-Type for a mimetype, with `charset=utf-8` added for text types."""
+    return get_content_type(mimetype, "utf-8")
 
 
 def _chunk_bytes(chunk: Any) -> bytes:
@@ -41,65 +38,62 @@ def _chunk_bytes(chunk: Any) -> bytes:
     raise TypeError(f"A response body's items must be str or bytes, not {type(chunk).__name__}.")
 
 
-def content_type_for(mimetype: str) -> str:
-    """The Content-Type for a mimetype, with `charset=utf-8` added for text types."""
-    if "charset=" not in mimetype and (
-        mimetype.startswith("text/") or mimetype in _TEXT_MIMETYPES or mimetype.endswith("+xml")
-    ):
-        return f"{mimetype}; charset=utf-8"
-    return mimetype
+class _BodyWriter:
+    """`response.stream`: a write-only file whose writes append to the body."""
+
+    mode = "wb+"
+    encoding = "utf-8"
+
+    def __init__(self, response: Response) -> None:
+        self.response = response
+        self.closed = False
+
+    def write(self, value: str | bytes) -> int:
+        if self.closed:
+            raise ValueError("I/O operation on closed file")
+        data = _chunk_bytes(value)
+        self.response.set_data(self.response.get_data() + data)
+        return len(data)
+
+    def writelines(self, lines: Iterable[str | bytes]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def tell(self) -> int:
+        return len(self.response.body)
+
+    def flush(self) -> None:
+        if self.closed:
+            raise ValueError("I/O operation on closed file")
+
+    def isatty(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self.closed = True
 
 
-class SafeHeaders(MutableHeaders):
-    """Response headers that refuse CR, LF and NUL, so a value can never split a header."""
-
-    def __setitem__(self, key: str, value: str) -> None:
-        _check_header(key, value)
-        super().__setitem__(key, value)
-
-    def setdefault(self, key: str, value: str) -> str:
-        _check_header(key, value)
-        return super().setdefault(key, value)
-
-    def append(self, key: str, value: str) -> None:
-        _check_header(key, value)
-        super().append(key, value)
-
-    def add(self, key: str, value: str) -> None:
-        """Add a header, keeping existing ones of the same name."""
-        self.append(key, value)
-
-    def set(self, key: str, value: str) -> None:
-        """Replace a header."""
-        self[key] = value
-
-    def extend(self, items: Mapping[str, str] | Iterable[tuple[str, str]]) -> None:
-        """Add several headers, keeping existing ones."""
-        pairs = items.items() if isinstance(items, Mapping) else items
-        for key, value in pairs:
-            self.append(key, value)
-
-
-HeadersInput = Mapping[str, str] | Iterable[tuple[str, str]] | Headers
-
-
-class Response(StarletteResponse):
-    """A response with Flask's constructor and helpers; it is a Starlette `Response`.
+class Response(HeaderAccessors, StarletteResponse):  # type: ignore[misc]
+    """A response with Flask's constructor and Werkzeug's accessors; it is a Starlette `Response`.
 
     The body may be `str`, `bytes`, a list or tuple of them (joined, as Werkzeug does with a
-    sequence), or any other sync/async iterable of them (then it streams).
+    sequence), or any other sync/async iterable of them (then it streams). Headers,
+    cookies, cache control, ETags and conditional requests are Werkzeug's own code.
 
     Args:
-        body: the content.
+        body: the content (Flask calls it `response`).
         status: the status code (an int, or a string starting with one).
-        headers: a mapping or a list of pairs.
+        headers: a mapping, a list of pairs, or Werkzeug `Headers`.
         mimetype: the type without charset (`text/html` by default).
         content_type: the full Content-Type header, used as given.
+        direct_passthrough: kept for Flask code; the body is never re-encoded anyway.
     """
 
     default_mimetype: str | None = "text/html"
     charset = "utf-8"
-    _safe_headers: SafeHeaders
+    autocorrect_location_header = False
+    automatically_set_content_length = True
+    implicit_sequence_conversion = True
 
     def __init__(
         self,
@@ -108,9 +102,31 @@ class Response(StarletteResponse):
         headers: HeadersInput | None = None,
         mimetype: str | None = None,
         content_type: str | None = None,
+        direct_passthrough: bool = False,
     ) -> None:
         self.background = None
-        self.status_code = 200 if status is None else _status_code(status)
+        self.direct_passthrough = direct_passthrough
+        self._headers = None
+        self._on_close: list[Callable[[], Any]] = []
+        self.status = 200 if status is None else status
+        self._set_body(body)
+        raw = encode_headers(headers)
+        names = {key for key, _ in raw}
+        if b"content-type" not in names:
+            if content_type is None:
+                mimetype = mimetype or self.default_mimetype
+                content_type = get_content_type(mimetype, "utf-8") if mimetype else None
+            if content_type is not None:
+                check_header("content-type", content_type)
+                raw.append((b"content-type", content_type.encode("latin-1")))
+        if self._stream is None and b"content-length" not in names and self._may_have_body():
+            raw.append((b"content-length", str(len(self.body)).encode("latin-1")))
+        self._raw = raw
+
+    def _may_have_body(self) -> bool:
+        return not (self.status_code < 200 or self.status_code in (204, 304))
+
+    def _set_body(self, body: Any) -> None:
         self._stream: Iterable[Any] | AsyncIterable[Any] | None = None
         if body is None:
             self.body = b""
@@ -130,33 +146,6 @@ class Response(StarletteResponse):
             raise TypeError(
                 f"A response body must be str, bytes or an iterable of them, not {type(body).__name__}."
             )
-        raw: list[tuple[bytes, bytes]] = []
-        has_type = has_length = False
-        if headers:
-            items = headers.items() if isinstance(headers, (Mapping, Headers)) else headers
-            for key, value in items:
-                value = str(value)
-                _check_header(key, value)
-                lower = key.lower()
-                if lower == "content-type":
-                    has_type = True
-                elif lower == "content-length":
-                    has_length = True
-                raw.append((lower.encode("latin-1"), value.encode("latin-1")))
-        if not has_type:
-            if content_type is None:
-                mimetype = mimetype or self.default_mimetype
-                content_type = content_type_for(mimetype) if mimetype else None
-            if content_type is not None:
-                _check_header("content-type", content_type)
-                raw.append((b"content-type", content_type.encode("latin-1")))
-        if (
-            self._stream is None
-            and not has_length
-            and not (self.status_code < 200 or self.status_code in (204, 304))
-        ):
-            raw.append((b"content-length", str(len(self.body)).encode("latin-1")))
-        self.raw_headers = raw
 
     @classmethod
     def with_body(cls, body: bytes, content_type: bytes) -> Response:
@@ -166,75 +155,77 @@ class Response(StarletteResponse):
         """
         response = cls.__new__(cls)
         response.background = None
-        response.status_code = 200
+        response.direct_passthrough = False
+        response._status_code = 200
+        response._status = "200 OK"
         response._stream = None
+        response._on_close = []
         response.body = body
-        response.raw_headers = [
+        response._headers = None
+        response._raw = [
             (b"content-type", content_type),
             (b"content-length", str(len(body)).encode("latin-1")),
         ]
         return response
 
-    @property
-    def headers(self) -> SafeHeaders:
-        """The response headers (setting a value with CR/LF/NUL is a `ValueError`)."""
-        try:
-            return self._safe_headers
-        except AttributeError:
-            self._safe_headers = SafeHeaders(raw=self.raw_headers)
-            return self._safe_headers
+    @classmethod
+    def force_type(cls, response: Any, environ: Any = None) -> Response:
+        """This class's kind of response from a Werkzeug or Starlette one with a body in memory.
+
+        Raises:
+            TypeError: the response streams (a Starlette streaming or file response).
+        """
+        if isinstance(response, cls):
+            return response
+        headers = list(response.headers.items()) if hasattr(response, "get_wsgi_headers") else None
+        if headers is not None:  # Werkzeug's WSGI response
+            return cls(response.get_data(), response.status, headers)
+        if isinstance(response, StarletteResponse) and not isinstance(response, StreamingResponse):
+            converted = cls(response.body, response.status_code)
+            converted.raw_headers = list(response.raw_headers)
+            converted.background = response.background
+            return converted
+        raise TypeError(f"{type(response).__name__} cannot be converted to {cls.__name__}.")
 
     @property
-    def status(self) -> str:
-        """The status line, e.g. `"200 OK"`; assign an int or a string to change it."""
-        try:
-            phrase = HTTPStatus(self.status_code).phrase.upper()
-        except ValueError:
-            phrase = "UNKNOWN"
-        return f"{self.status_code} {phrase}"
+    def json_module(self) -> Any:
+        """The JSON module `get_json` uses: `asyncflask.json`, which follows `app.json`."""
+        from .. import json
 
-    @status.setter
-    def status(self, value: int | str | HTTPStatus) -> None:
-        self.status_code = _status_code(value)
+        return json
 
     @property
-    def content_type(self) -> str | None:
-        """The Content-Type header."""
-        return self.headers.get("content-type")
+    def max_cookie_size(self) -> int:  # type: ignore[override]
+        """`MAX_COOKIE_SIZE` of the current app (Werkzeug's 4093 outside one)."""
+        from ..globals import _cv_context
 
-    @content_type.setter
-    def content_type(self, value: str) -> None:
-        self.headers["content-type"] = value
-
-    @property
-    def mimetype(self) -> str | None:
-        """The Content-Type without parameters; assigning adds a charset for text types."""
-        value = self.headers.get("content-type")
-        return value.split(";", 1)[0].strip() if value else None
-
-    @mimetype.setter
-    def mimetype(self, value: str) -> None:
-        self.headers["content-type"] = content_type_for(value)
-
-    @property
-    def content_length(self) -> int | None:
-        """The Content-Length header as an integer."""
-        value = self.headers.get("content-length")
-        return int(value) if value and value.isascii() and value.isdigit() else None
-
-    @property
-    def location(self) -> str | None:
-        """The Location header."""
-        return self.headers.get("location")
-
-    @location.setter
-    def location(self, value: str) -> None:
-        self.headers["location"] = value
+        ctx = _cv_context.get(None)
+        if ctx is not None:
+            return int(ctx.app.config["MAX_COOKIE_SIZE"])
+        return 4093
 
     @property
     def is_streamed(self) -> bool:
         """Whether the body is an iterator sent chunk by chunk."""
         return self._stream is not None
+
+    @property
+    def is_sequence(self) -> bool:
+        """Whether the body is in memory (the opposite of `is_streamed`)."""
+        return self._stream is None
+
+    @property
+    def response(self) -> Iterable[Any] | AsyncIterable[Any]:
+        """The body as an iterable: the stream, or a one-item list of the bytes."""
+        return self._stream if self._stream is not None else [self.body]
+
+    @response.setter
+    def response(self, value: Any) -> None:
+        self._set_body(value)
+        if self._stream is None:
+            self.headers["Content-Length"] = str(len(self.body))
+        else:
+            self.headers.pop("Content-Length", None)
 
     def get_data(self, as_text: bool = False) -> Any:
         """The body of a response that is not streamed.
@@ -254,7 +245,8 @@ class Response(StarletteResponse):
         """Replace the body (and its Content-Length)."""
         self.body = value.encode(self.charset) if isinstance(value, str) else bytes(value)
         self._stream = None
-        self.headers["content-length"] = str(len(self.body))
+        if self.automatically_set_content_length:
+            self.headers["Content-Length"] = str(len(self.body))
 
     @property
     def data(self) -> bytes:
@@ -265,105 +257,176 @@ class Response(StarletteResponse):
     def data(self, value: str | bytes) -> None:
         self.set_data(value)
 
+    def calculate_content_length(self) -> int | None:
+        """The body's length, or None when it streams."""
+        return None if self._stream is not None else len(self.body)
+
+    def iter_encoded(self) -> Iterator[bytes]:
+        """The body as bytes chunks (a sync stream is iterated; an async one cannot be)."""
+        if self._stream is None:
+            yield bytes(self.body)
+            return
+        if isinstance(self._stream, AsyncIterable):
+            raise TypeError("An async body cannot be iterated synchronously; use `async for`.")
+        for chunk in self._stream:
+            yield _chunk_bytes(chunk)
+
+    def make_sequence(self) -> None:
+        """Read a sync stream into memory, so the body has a length and `get_data()` works."""
+        if self._stream is None:
+            return
+        stream = self._stream
+        self.body = b"".join(self.iter_encoded())
+        self._stream = None
+        close = getattr(stream, "close", None)
+        if close is not None:
+            self.call_on_close(close)
+
+    def freeze(self) -> None:
+        """Read the body into memory and set its Content-Length (e.g. before caching it)."""
+        self.make_sequence()
+        self.headers["Content-Length"] = str(len(self.body))
+
+    @property
+    def stream(self) -> _BodyWriter:
+        """A write-only file: what is written is added to the body."""
+        return _BodyWriter(self)
+
+    def call_on_close(self, func: Callable[[], Any]) -> Callable[[], Any]:
+        """Call `func` once the response has been sent (or closed); returns it (a decorator)."""
+        self._on_close.append(func)
+        return func
+
+    def close(self) -> None:
+        """Close a sync stream and run the `call_on_close` functions."""
+        close = getattr(self._stream, "close", None)
+        if close is not None and not hasattr(self._stream, "aclose"):
+            close()
+        callbacks, self._on_close = self._on_close, []
+        for func in callbacks:
+            func()
+
+    def get_json(self, force: bool = False, silent: bool = False) -> Any:
+        """The body parsed as JSON; None when it is not JSON-typed, unless `force`.
+
+        Raises:
+            ValueError: the body is not valid JSON and `silent` is false.
+        """
+        if not (force or self.is_json):
+            return None
+        try:
+            return self.json_module.loads(self.get_data())
+        except ValueError:
+            if not silent:
+                raise
+            return None
+
     @property
     def json(self) -> Any:
-        """The body parsed as JSON."""
-        return json.loads(self.get_data())
+        """The body parsed as JSON, if it is JSON-typed (see `get_json`)."""
+        return self.get_json()
 
-    def set_cookie(
+    def add_etag(self, overwrite: bool = False, weak: bool = False) -> None:
+        """Set an ETag computed from the body, unless one is set (or `overwrite`)."""
+        if overwrite or "etag" not in self.headers:
+            self.set_etag(generate_etag(self.get_data()), weak)
+
+    def make_conditional(
         self,
-        key: str,
-        value: str = "",
-        max_age: int | timedelta | None = None,
-        expires: datetime | str | int | float | None = None,
-        path: str | None = "/",
-        domain: str | None = None,
-        secure: bool = False,
-        httponly: bool = False,
-        samesite: Literal["lax", "strict", "none", "Lax", "Strict", "None"] | None = None,
-        partitioned: bool = False,
-    ) -> None:
-        """Add a Set-Cookie header (Flask's signature: no SameSite unless asked).
+        request_or_environ: Any,
+        accept_ranges: bool | str = False,
+        complete_length: int | None = None,
+    ) -> Response:
+        """Answer the request's conditional headers: 304, 412, or 206 for a Range.
 
-        Args:
-            key: the cookie name.
-            value: the cookie value.
-            max_age: seconds (or a timedelta) until it expires.
-            expires: a datetime, a timestamp, or a preformatted date.
-            path: the path the cookie applies to.
-            domain: the domain it applies to.
-            secure: only send it over HTTPS.
-            httponly: hide it from JavaScript.
-            samesite: `"Lax"`, `"Strict"` or `"None"`.
-            partitioned: mark it partitioned (CHIPS).
+        Call it with the request after setting ETag and/or Last-Modified. With
+        `accept_ranges` and the body's `complete_length`, a Range request gets its part.
+
+        Raises:
+            RequestedRangeNotSatisfiable: the Range header cannot be satisfied (416).
         """
-        if isinstance(max_age, timedelta):
-            max_age = int(max_age.total_seconds())
-        if isinstance(expires, datetime):
-            # Naive datetimes are UTC, as in Werkzeug; aware ones are converted to UTC.
-            utc = (
-                expires.replace(tzinfo=timezone.utc)
-                if expires.tzinfo is None
-                else expires.astimezone(timezone.utc)
-            )
-            expires = format_datetime(utc, usegmt=True)
-        elif isinstance(expires, (int, float)):
-            # A POSIX timestamp, as in Werkzeug (Starlette would read it as "seconds from now").
-            expires = formatdate(expires, usegmt=True)
-        if samesite is not None:
-            samesite = samesite.title()  # type: ignore[assignment]
-            if samesite not in ("Strict", "Lax", "None"):
-                raise ValueError(f"SameSite must be 'Strict', 'Lax' or 'None', not {samesite!r}.")
-        if partitioned:
-            secure = True  # Browsers ignore a Partitioned cookie that is not Secure.
-        # Path and domain go into the header verbatim: refuse anything that could split it.
-        _check_header("set-cookie", f"{key}={value}; {path or ''}; {domain or ''}; {expires or ''}")
-        super().set_cookie(
-            key,
-            value,
-            max_age=max_age,
-            expires=expires,
-            path=path,
-            domain=domain,
-            secure=secure,
-            httponly=httponly,
-            samesite=samesite,  # type: ignore[arg-type]
-        )
-        if partitioned:
-            # Added by hand: http.cookies only knows the attribute from Python 3.14 on.
-            name, cookie = self.raw_headers[-1]
-            self.raw_headers[-1] = (name, cookie + b"; Partitioned")
+        request_headers: StarletteHeaders = request_or_environ.headers
+        if request_or_environ.method not in ("GET", "HEAD"):
+            return self
+        if "date" not in self.headers:
+            self.headers["Date"] = http_date()
+        partial = self._process_range_request(request_headers, complete_length, accept_ranges)
+        if not partial and not is_resource_modified(
+            http_range=request_headers.get("range"),
+            http_if_range=request_headers.get("if-range"),
+            http_if_modified_since=request_headers.get("if-modified-since"),
+            http_if_none_match=request_headers.get("if-none-match"),
+            http_if_match=request_headers.get("if-match"),
+            etag=self.headers.get("etag"),
+            last_modified=self.headers.get("last-modified"),
+        ):
+            if parse_etags(request_headers.get("if-match")):
+                self.status_code = 412
+            else:
+                self.status_code = 304
+                # What a 304 says about the body would be wrong: it has none.
+                remove_entity_headers(self.headers)
+                self.headers.pop("Content-Length", None)
+                self.body, self._stream = b"", None
+        if (
+            self.automatically_set_content_length
+            and "content-length" not in self.headers
+            and self._may_have_body()
+        ):
+            length = self.calculate_content_length()
+            if length is not None:
+                self.headers["Content-Length"] = str(length)
+        return self
 
-    def delete_cookie(
-        self,
-        key: str,
-        path: str | None = "/",
-        domain: str | None = None,
-        secure: bool = False,
-        httponly: bool = False,
-        samesite: Literal["lax", "strict", "none", "Lax", "Strict", "None"] | None = None,
-        partitioned: bool = False,
-    ) -> None:
-        """Expire a cookie in the browser (same arguments as `set_cookie`)."""
-        self.set_cookie(
-            key,
-            expires=0,
-            max_age=0,
-            path=path,
-            domain=domain,
-            secure=secure,
-            httponly=httponly,
-            samesite=samesite,
-            partitioned=partitioned,
-        )
+    def _process_range_request(
+        self, request_headers: StarletteHeaders, complete_length: int | None, accept_ranges: bool | str
+    ) -> bool:
+        if not accept_ranges:
+            return False
+        self.accept_ranges = "bytes" if accept_ranges is True else accept_ranges
+        if not (complete_length and "range" in request_headers):
+            return False
+        if "if-range" in request_headers and is_resource_modified(
+            http_range=request_headers.get("range"),
+            http_if_range=request_headers.get("if-range"),
+            etag=self.headers.get("etag"),
+            last_modified=self.headers.get("last-modified"),
+            ignore_if_range=False,
+        ):
+            return False
+        parsed = parse_range_header(request_headers.get("range"))
+        if parsed is None:
+            raise RequestedRangeNotSatisfiable(complete_length)
+        span = parsed.range_for_length(complete_length)
+        content_range = parsed.to_content_range_header(complete_length)
+        if span is None or content_range is None:
+            raise RequestedRangeNotSatisfiable(complete_length)
+        start, stop = span
+        self.headers["Content-Length"] = str(stop - start)
+        self.headers["Content-Range"] = content_range
+        self.status_code = 206
+        if self._stream is None:
+            self.body = self.body[start:stop]
+        else:
+            self._stream = _byte_range(self._stream, start, stop - start)
+        return True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if self._stream is None:
-            await super().__call__(scope, receive, send)
-            return
+        try:
+            if self._stream is None:
+                await super().__call__(scope, receive, send)
+            else:
+                await self._send_stream(scope, receive, send)
+        finally:
+            callbacks, self._on_close = self._on_close, []
+            for func in callbacks:
+                await run_in_threadpool(func)
+
+    async def _send_stream(self, scope: Scope, receive: Receive, send: Send) -> None:
         # Starlette's streaming machinery does the sending: threads for sync iterators and
         # a watch for client disconnects.
-        streaming = StreamingResponse(self._stream, status_code=self.status_code, background=self.background)
+        body: Any = self._stream
+        streaming = StreamingResponse(body, status_code=self.status_code, background=self.background)
         streaming.raw_headers = self.raw_headers
 
         async def send_or_disconnect(message: Message) -> None:
@@ -390,7 +453,31 @@ class Response(StarletteResponse):
 
     def __repr__(self) -> str:
         kind = "streamed" if self._stream is not None else f"{len(self.body)} bytes"
-        return f"<Response {kind} [{self.status_code}]>"
+        return f"<{type(self).__name__} {kind} [{self.status}]>"
+
+
+async def _byte_range(
+    stream: Iterable[Any] | AsyncIterable[Any], start: int, length: int
+) -> AsyncIterator[bytes]:
+    """The bytes `start` to `start + length` of a streamed body."""
+    chunks = stream if isinstance(stream, AsyncIterable) else iterate_in_threadpool(iter(stream))
+    position = 0
+    try:
+        async for chunk in chunks:
+            data = _chunk_bytes(chunk)
+            end = position + len(data)
+            if end > start:
+                yield data[max(0, start - position) : start + length - position]
+            position = end
+            if position >= start + length:
+                break
+    finally:
+        aclose = getattr(stream, "aclose", None)
+        close = getattr(stream, "close", None)
+        if aclose is not None:
+            await aclose()
+        elif close is not None:
+            await run_in_threadpool(close)
 
 
 def _status_code(status: int | str | HTTPStatus) -> int:
