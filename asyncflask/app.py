@@ -520,9 +520,14 @@ class AsyncFlask(AppMethods, InstanceMixin, TemplatingMixin, Scaffold):
         elif kind == "lifespan":
             await self._handler.handle_lifespan(scope, receive, send)
 
-    def test_client(self, **kwargs: Any) -> TestClient:
-        """An `httpx.AsyncClient` bound to this app; `async with` also runs the lifespan."""
-        return self.test_client_class(self, **kwargs)
+    def test_client(self, use_cookies: bool = True, **kwargs: Any) -> TestClient:
+        """An `httpx.AsyncClient` bound to this app; `async with` also runs the lifespan.
+
+        Args:
+            use_cookies: keep cookies between requests; False stores and sends none.
+            **kwargs: passed to `test_client_class` (and from there to `httpx.AsyncClient`).
+        """
+        return self.test_client_class(self, use_cookies=use_cookies, **kwargs)
 
     def test_cli_runner(self, **kwargs: Any) -> AsyncFlaskCliRunner:
         """A click runner for this app's commands."""

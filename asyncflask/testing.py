@@ -4,21 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextvars import Token
+from http.cookiejar import CookieJar
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote
 
 import httpx
 from starlette.types import ASGIApp, Message, Receive, Scope
-from starlette.websockets import WebSocketDisconnect
 
 from .ctx import PRESERVE_CONTEXT, AppContext
 from .globals import _cv_context
+from .testing_requests import ROOT_PATH, RequestOptions, flask_request_options
+from .testing_responses import (
+    TestCookie,
+    TestCookiePolicy,
+    TestResponse,
+    find_cookie,
+    remove_cookie,
+    store_cookie,
+)
+from .testing_websockets import WebSocketDenied, WebSocketTestSession, websocket_scope
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from .app import AsyncFlask
     from .sessions import SessionMixin
 
@@ -26,9 +37,12 @@ __all__ = [
     "ASGIStreamTransport",
     "LifespanError",
     "TestClient",
+    "TestCookie",
+    "TestResponse",
     "WebSocketDenied",
     "WebSocketTestSession",
     "make_test_scope",
+    "websocket_scope",
 ]
 
 _DONE: Message = {"type": "asyncflask.testing.done"}
@@ -234,7 +248,13 @@ class ASGIStreamTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Start the app on the request and return as soon as the response headers arrive."""
-        scope = _scope_for(request, self.root_path, self.client)
+        root_path = request.extensions.get(ROOT_PATH)
+        if root_path is None:
+            scope = _scope_for(request, self.root_path, self.client)
+        else:
+            # A per-request `base_url` with a path: the URL already holds the mount point.
+            scope = _scope_for(request, "", self.client)
+            scope["root_path"] = root_path
         if self.keep_context is not None and request.extensions.get(PRESERVE_CONTEXT):
             scope["extensions"][PRESERVE_CONTEXT] = self.keep_context
         exchange = _Exchange(self.app, request, scope, self.grace)
@@ -243,7 +263,7 @@ class ASGIStreamTransport(httpx.AsyncBaseTransport):
         except BaseException:
             await exchange.finish()
             raise
-        return httpx.Response(
+        return TestResponse(
             status_code=start["status"],
             headers=[(bytes(key), bytes(value)) for key, value in start.get("headers", [])],
             stream=_ResponseStream(exchange),
@@ -300,20 +320,29 @@ class TestClient(httpx.AsyncClient):
 
     `async with app.test_client() as client:` also runs the lifespan (before/after/while
     serving). Redirects are not followed by default, and cookies persist between requests.
+    The verbs also take Flask's keywords (`query_string=`, `content_type=`, `data=`,
+    `json=` on any method, `base_url=`), and responses are `TestResponse` objects.
 
     Args:
         app: the application.
         base_url: the URL requests are relative to.
+        use_cookies: keep cookies between requests (False: none stored or sent).
         **kwargs: passed to `httpx.AsyncClient`.
     """
 
     __test__ = False  # not a pytest test class
 
-    def __init__(self, app: AsyncFlask, *, base_url: str = "http://localhost", **kwargs: Any) -> None:
+    def __init__(
+        self, app: AsyncFlask, *, base_url: str = "http://localhost", use_cookies: bool = True, **kwargs: Any
+    ) -> None:
         kwargs.setdefault("follow_redirects", False)
         kwargs.setdefault("transport", ASGIStreamTransport(app))
-        super().__init__(base_url=base_url, **kwargs)
+        cookies = kwargs.pop("cookies", None)
+        super().__init__(base_url=base_url, cookies=CookieJar(TestCookiePolicy(use_cookies)), **kwargs)
+        if cookies:
+            self.cookies.update(cookies)
         self.app = app
+        self.use_cookies = use_cookies
         self._lifespan: _Lifespan | None = None
         transport = kwargs["transport"]
         self._transport_for_context = transport if isinstance(transport, ASGIStreamTransport) else None
@@ -347,21 +376,99 @@ class TestClient(httpx.AsyncClient):
             with contextlib.suppress(ValueError):  # bound in another task: nothing to undo
                 _cv_context.reset(bound[1])
 
-    async def send(self, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+    async def send(self, request: httpx.Request, **kwargs: Any) -> TestResponse:
         """Send a request; inside `async with client:`, keep its context readable afterwards."""
         if (
             self._transport_for_context is None
             or self._transport_for_context.keep_context is None
             or asyncio.current_task() is not self._block_task
         ):
-            return await super().send(request, **kwargs)
+            return _as_test_response(await super().send(request, **kwargs))
         await self._release_context()
         request.extensions[PRESERVE_CONTEXT] = True
         response = await super().send(request, **kwargs)
         if self._kept is not None:
             # Torn down as usual, but readable until the next request or the block's end.
             self._bound = (self._kept, _cv_context.set(self._kept))
-        return response
+        return _as_test_response(response)
+
+    async def request(
+        self, method: str, url: httpx.URL | str = "/", **kwargs: Unpack[RequestOptions]
+    ) -> TestResponse:
+        """Send a request, with httpx's keywords and/or Flask's (see `TestClient`)."""
+        url, options = flask_request_options(url, kwargs, self.app.json.dumps)
+        return _as_test_response(await super().request(method, url, **options))
+
+    async def open(
+        self, path: str = "/", method: str = "GET", **kwargs: Unpack[RequestOptions]
+    ) -> TestResponse:
+        """Flask's `client.open(path, method=...)`: `request` with the path first."""
+        return await self.request(method, path, **kwargs)
+
+    async def get(self, url: httpx.URL | str = "/", **kwargs: Unpack[RequestOptions]) -> TestResponse:
+        """Send a GET request (a body, such as `json=`, is allowed as in Flask)."""
+        return await self.request("GET", url, **kwargs)
+
+    async def post(self, url: httpx.URL | str = "/", **kwargs: Unpack[RequestOptions]) -> TestResponse:
+        """Send a POST request."""
+        return await self.request("POST", url, **kwargs)
+
+    async def put(self, url: httpx.URL | str = "/", **kwargs: Unpack[RequestOptions]) -> TestResponse:
+        """Send a PUT request."""
+        return await self.request("PUT", url, **kwargs)
+
+    async def patch(self, url: httpx.URL | str = "/", **kwargs: Unpack[RequestOptions]) -> TestResponse:
+        """Send a PATCH request."""
+        return await self.request("PATCH", url, **kwargs)
+
+    async def delete(self, url: httpx.URL | str = "/", **kwargs: Unpack[RequestOptions]) -> TestResponse:
+        """Send a DELETE request (a body is allowed, as in Flask)."""
+        return await self.request("DELETE", url, **kwargs)
+
+    async def options(self, url: httpx.URL | str = "/", **kwargs: Unpack[RequestOptions]) -> TestResponse:
+        """Send an OPTIONS request."""
+        return await self.request("OPTIONS", url, **kwargs)
+
+    async def head(self, url: httpx.URL | str = "/", **kwargs: Unpack[RequestOptions]) -> TestResponse:
+        """Send a HEAD request."""
+        return await self.request("HEAD", url, **kwargs)
+
+    def _require_cookies(self) -> None:
+        if not self.use_cookies:
+            raise TypeError("Cookies are disabled. Create a client with 'use_cookies=True'.")
+
+    def set_cookie(
+        self,
+        key: str,
+        value: str = "",
+        *,
+        domain: str = "localhost",
+        origin_only: bool = True,
+        path: str = "/",
+        **kwargs: Any,
+    ) -> None:
+        """Set a cookie that later requests to `domain` and under `path` send, as Flask's client.
+
+        Args:
+            key: the cookie's name.
+            value: its value.
+            domain: the host it is sent to.
+            origin_only: send it to `domain` only; False also sends it to subdomains.
+            path: the path prefix it is sent for.
+            **kwargs: passed to `werkzeug.http.dump_cookie` (`max_age=0` removes the cookie).
+        """
+        self._require_cookies()
+        store_cookie(self.cookies, key, value, domain, origin_only, path, **kwargs)
+
+    def get_cookie(self, key: str, domain: str = "localhost", path: str = "/") -> TestCookie | None:
+        """The cookie `key` the client holds for `domain` and `path` (`.key`, `.value`, ...), or None."""
+        self._require_cookies()
+        return find_cookie(self.cookies, key, domain, path)
+
+    def delete_cookie(self, key: str, *, domain: str = "localhost", path: str = "/") -> None:
+        """Forget the cookie `key` held for `domain` and `path`, if any."""
+        self._require_cookies()
+        remove_cookie(self.cookies, key, domain, path)
 
     async def __aexit__(
         self,
@@ -392,7 +499,9 @@ class TestClient(httpx.AsyncClient):
 
         Raises:
             RuntimeError: the session interface gave no session (no `SECRET_KEY`).
+            TypeError: the client was made with `use_cookies=False`.
         """
+        self._require_cookies()
         app = self.app
         interface = app.session_interface
         # The cookie jar picks the cookies (domain, path) exactly as for a real request.
@@ -453,199 +562,9 @@ class TestClient(httpx.AsyncClient):
         )
 
 
-class WebSocketDenied(Exception):
-    """The app refused the websocket handshake; `response` is the HTTP answer it gave.
-
-    Attributes:
-        response: an `httpx.Response` with the refusal's status, headers and body.
-    """
-
-    def __init__(self, response: httpx.Response) -> None:
-        super().__init__(f"The websocket handshake was refused with status {response.status_code}.")
-        self.response = response
-
-    @property
-    def status_code(self) -> int:
-        """The refusal's HTTP status."""
-        return self.response.status_code
-
-
-class WebSocketTestSession:
-    """A websocket connection to the app, driven from a test.
-
-    Use it through `async with client.websocket("/ws") as ws:`. Every receive waits at most
-    `timeout` seconds, so a test can never hang forever.
-
-    Args:
-        app: the ASGI app.
-        scope: the websocket scope.
-        timeout: seconds to wait for any message from the app.
-    """
-
-    __test__ = False
-
-    def __init__(
-        self,
-        app: ASGIApp,
-        scope: Scope,
-        timeout: float = 5.0,
-        before_connect: Callable[[], Awaitable[None]] | None = None,
-    ) -> None:
-        self.app = app
-        self.scope = scope
-        self.timeout = timeout
-        self._before_connect = before_connect
-        self.accepted_subprotocol: str | None = None
-        self.accept_headers: list[tuple[bytes, bytes]] = []
-        self.close_code: int | None = None
-        self.close_reason: str | None = None
-        self._to_app: asyncio.Queue[Message] = asyncio.Queue()
-        self._from_app: asyncio.Queue[Message] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
-        self._error: BaseException | None = None
-
-    async def _run(self) -> None:
-        try:
-            await self.app(self.scope, self._to_app.get, self._from_app.put)
-        except BaseException as error:  # noqa: B036 - handed to the test on its next call
-            self._error = error
-        finally:
-            await self._from_app.put(_DONE)
-
-    async def _next(self) -> Message:
-        try:
-            message = await asyncio.wait_for(self._from_app.get(), self.timeout)
-        except asyncio.TimeoutError:
-            raise TimeoutError(f"The app sent nothing for {self.timeout} seconds.") from None
-        if message is _DONE:
-            self._from_app.put_nowait(_DONE)  # every later call sees the end too
-            error, self._error = self._error, None
-            if error is not None and not isinstance(error, asyncio.CancelledError):
-                raise error
-        return message
-
-    async def __aenter__(self) -> WebSocketTestSession:
-        if self._before_connect is not None:
-            await self._before_connect()
-        self._task = asyncio.get_running_loop().create_task(self._run())
-        await self._to_app.put({"type": "websocket.connect"})
-        try:
-            message = await self._next()
-            if message["type"] == "websocket.accept":
-                self.accepted_subprotocol = message.get("subprotocol")
-                self.accept_headers = list(message.get("headers") or [])
-                return self
-            if message["type"] == "websocket.http.response.start":
-                body = b""
-                while True:
-                    part = await self._next()
-                    if part is _DONE:
-                        break
-                    body += part.get("body", b"")
-                    if not part.get("more_body", False):
-                        break
-                denial = httpx.Response(message["status"], headers=message.get("headers", []), content=body)
-                raise WebSocketDenied(denial)
-            if message["type"] == "websocket.close":
-                self.close_code = message.get("code", 1000)
-                raise WebSocketDenied(httpx.Response(403))
-            raise RuntimeError("The app ended without answering the websocket handshake.")
-        except BaseException:
-            await self._finish()
-            raise
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.close()
-        await self._finish()
-
-    async def _finish(self) -> None:
-        if self._task is None:
-            return
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), self.timeout)
-        except asyncio.TimeoutError:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        error, self._error = self._error, None
-        if error is not None and not isinstance(error, asyncio.CancelledError):
-            raise error
-
-    async def send_text(self, data: str) -> None:
-        """Send a text message to the app."""
-        await self._to_app.put({"type": "websocket.receive", "text": data})
-
-    async def send_bytes(self, data: bytes) -> None:
-        """Send a binary message to the app."""
-        await self._to_app.put({"type": "websocket.receive", "bytes": data})
-
-    async def send_json(self, data: Any) -> None:
-        """Send `data` as a JSON text message."""
-        await self.send_text(json.dumps(data))
-
-    async def receive(self) -> Message:
-        """The next raw ASGI message from the app.
-
-        Raises:
-            WebSocketDisconnect: the app closed the connection (its code is on the exception).
-        """
-        message = await self._next()
-        if message is _DONE or message["type"] == "websocket.close":
-            if message is not _DONE:
-                self.close_code = message.get("code", 1000)
-                self.close_reason = message.get("reason") or ""
-            raise WebSocketDisconnect(self.close_code or 1000, self.close_reason)
-        return message
-
-    async def receive_text(self) -> str:
-        """The next message, which must be text."""
-        message = await self.receive()
-        if message.get("text") is None:
-            raise TypeError("Expected a text message, got a binary one.")
-        return str(message["text"])
-
-    async def receive_bytes(self) -> bytes:
-        """The next message, which must be binary."""
-        message = await self.receive()
-        if message.get("bytes") is None:
-            raise TypeError("Expected a binary message, got a text one.")
-        return bytes(message["bytes"])
-
-    async def receive_json(self) -> Any:
-        """The next message, parsed as JSON."""
-        message = await self.receive()
-        text = message.get("text")
-        return json.loads(text if text is not None else message.get("bytes", b""))
-
-    async def close(self, code: int = 1000) -> None:
-        """Close the connection from the client's side."""
-        if self._task is not None and not self._task.done():
-            await self._to_app.put({"type": "websocket.disconnect", "code": code})
-
-
-def websocket_scope(
-    url: httpx.URL,
-    headers: list[tuple[bytes, bytes]],
-    subprotocols: list[str] | None,
-    root_path: str = "",
-    client: tuple[str, int] = ("127.0.0.1", 50000),
-) -> Scope:
-    """The ASGI scope of a websocket handshake for `url` (which may be http or ws)."""
-    scheme = {"http": "ws", "https": "wss"}.get(url.scheme, url.scheme)
-    path = unquote(url.raw_path.split(b"?", 1)[0].decode("ascii"))
-    return {
-        "type": "websocket",
-        "asgi": {"version": "3.0", "spec_version": "2.4"},
-        "http_version": "1.1",
-        "scheme": scheme,
-        "path": root_path + path,
-        "raw_path": root_path.encode() + url.raw_path.split(b"?", 1)[0],
-        "root_path": root_path,
-        "query_string": url.query,
-        "headers": headers,
-        "client": client,
-        "server": (url.host, url.port or (443 if scheme == "wss" else 80)),
-        "subprotocols": list(subprotocols or []),
-        "state": {},
-        "extensions": {"websocket.http.response": {}},
-    }
+def _as_test_response(response: httpx.Response) -> TestResponse:
+    if not isinstance(response, TestResponse):
+        # A transport other than the app's built a plain httpx response; the subclass adds
+        # only properties, so the same object can take its class.
+        response.__class__ = TestResponse
+    return cast(TestResponse, response)
