@@ -445,10 +445,6 @@ class AsyncFlask(AppMethods, InstanceMixin, TemplatingMixin, Scaffold):
 
     # -- responses ----------------------------------------------------------------------------
 
-    def make_response(self, rv: Any) -> Any:
-        """Turn a view's return value into a response (see the view return rules)."""
-        return self._handler.make_response(rv, None)
-
     async def send_static_file(self, filename: str) -> Any:
         """The view of the `static` endpoint."""
         from .sending import send_from_directory

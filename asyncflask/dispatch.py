@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from werkzeug.wrappers import Response as WSGIResponse
 
 from . import signals, threads
+from .app_methods import overrides_pipeline, overrides_teardown
 from .ctx import PRESERVE_CONTEXT, AppContext
 from .exceptions import HTTPException, InternalServerError, NotFound, error_response
 from .globals import _cv_context
@@ -114,6 +115,9 @@ class RequestHandler:
         self._handlers: dict[tuple[type[BaseException], tuple[str, ...]], AsyncFunc | None] = {}
         self._teardown_appcontext: tuple[AsyncFunc, ...] | None = None
         self._background: set[asyncio.Task[Any]] = set()
+        # Whether a subclass overrides a pipeline method (then requests go through them).
+        self._via_methods = overrides_pipeline(type(app))
+        self._custom_teardown = overrides_teardown(type(app))
 
     # -- precomputation -----------------------------------------------------------------------
 
@@ -246,10 +250,15 @@ class RequestHandler:
             try:
                 if not opens_lazily(app.session_interface):
                     ctx.session = await open_with(app.session_interface, app, request)
-                response = await self._full_dispatch(ctx, request, chain)
+                if self._via_methods:
+                    response = await app.full_dispatch_request()
+                else:
+                    response = await self._full_dispatch(ctx, request, chain)
             except Exception as exc:
                 error = exc
-                response = await self._handle_exception(ctx, request, chain, exc)
+                response = await app.handle_exception(exc)
+            if error is not None and app.should_ignore_error(error):
+                error = None
             if request.method == "HEAD":
                 send = _without_body(send)
             keep = scope.get("extensions", {}).get(PRESERVE_CONTEXT)
@@ -287,71 +296,84 @@ class RequestHandler:
                     await request.close()
 
     async def _full_dispatch(self, ctx: AppContext, request: Request, chain: HandlerChain) -> Any:
+        # `full_dispatch_request` and the methods it calls, inlined (nothing is overridden).
         try:
             rv = None
-            if chain.url_value_preprocessors:
-                for preprocess in chain.url_value_preprocessors:
-                    result = preprocess(request.endpoint, request.view_args)
-                    if inspect.isawaitable(result):
-                        await result
-            for before in chain.before_request:
-                rv = await before()
-                if rv is not None:
-                    break
+            if chain.url_value_preprocessors or chain.before_request:
+                rv = await self.preprocess(request, chain)
             if rv is None:
                 if request.routing_exception is not None:
-                    raise request.routing_exception
+                    self.app.raise_routing_exception(request)
                 view_args = request.view_args
                 if chain.view is not None and request.method != "OPTIONS":
                     rv = await chain.view(**view_args) if view_args else await chain.view()
                 else:
                     rv = await self._dispatch_special(request, chain)
         except Exception as exc:
-            rv = await self._handle_user_exception(exc, chain)
-        return await self._finalize(ctx, chain, rv)
+            rv = await self.app.handle_user_exception(exc)
+        return await self.finalize(ctx, chain, rv)
+
+    async def preprocess(self, request: Request, chain: HandlerChain) -> Any:
+        """Run the URL value preprocessors and `before_request` hooks; the first non-None value."""
+        for preprocess in chain.url_value_preprocessors:
+            result = preprocess(request.endpoint, request.view_args)
+            if inspect.isawaitable(result):
+                await result
+        for before in chain.before_request:
+            rv = await before()
+            if rv is not None:
+                return rv
+        return None
 
     async def _dispatch_special(self, request: Request, chain: HandlerChain) -> Any:
         """The uncommon dispatch cases: automatic OPTIONS, or a rule without a view."""
         rule = request.url_rule
         assert rule is not None
         if request.method == "OPTIONS" and rule.provide_automatic_options:
-            return self._options_response(request)
+            return self.app.make_default_options_response()
+        return await self.call_view(request, chain)
+
+    async def call_view(self, request: Request, chain: HandlerChain) -> Any:
+        """Call the matched view with the URL's values."""
         if chain.view is None:
+            rule = request.url_rule
+            endpoint = rule.endpoint if rule is not None else None
             raise RuntimeError(
-                f"No view function is registered for the endpoint {rule.endpoint!r}; attach one with"
-                f" @app.endpoint({rule.endpoint!r})."
+                f"No view function is registered for the endpoint {endpoint!r}; attach one with"
+                f" @app.endpoint({endpoint!r})."
             )
         return await chain.view(**request.view_args) if request.view_args else await chain.view()
 
-    def _options_response(self, request: Request) -> Response:
-        methods = self.app.url_map.allowed_methods(
-            request.path, request.host if self.app.url_map.needs_host else None
-        )
-        response = self.app.response_class()
-        response.headers["Allow"] = ", ".join(methods)
-        return response
-
-    async def _finalize(
+    async def finalize(
         self, ctx: AppContext, chain: HandlerChain, rv: Any, from_error_handler: bool = False
     ) -> Any:
+        """Make `rv` a response, process it and send `request_finished` (`finalize_request`)."""
+        app = self.app
         try:
-            response = self.make_response(rv, chain)
-            for func in ctx._after_request_functions:
-                response = await ensure_async(func)(response)
-            for after in chain.after_request:
-                response = await after(response)
-            interface = self.app.session_interface
-            if ctx._session is not None or (
-                opens_lazily(interface) and interface.save_needed_untouched(self.app, ctx)
-            ):
-                await save_with(interface, self.app, ctx, response)
+            if self._via_methods:
+                response = await app.process_response(app.make_response(rv))
+            else:
+                response = await self.process_response(ctx, chain, self.make_response(rv, chain))
             if signals.request_finished.receivers:
-                await signals.send(signals.request_finished, self.app, response=response)
+                await signals.send(signals.request_finished, app, response=response)
         except Exception:
             if not from_error_handler:
                 raise
-            self.app.logger.exception("Request finalizing failed with an error while handling an error")
+            app.logger.exception("Request finalizing failed with an error while handling an error")
             response = error_response(InternalServerError())
+        return response
+
+    async def process_response(self, ctx: AppContext, chain: HandlerChain, response: Any) -> Any:
+        """Run `after_this_request` functions and `after_request` hooks; save the session."""
+        for func in ctx._after_request_functions:
+            response = await ensure_async(func)(response)
+        for after in chain.after_request:
+            response = await after(response)
+        interface = self.app.session_interface
+        if ctx._session is not None or (
+            opens_lazily(interface) and interface.save_needed_untouched(self.app, ctx)
+        ):
+            await save_with(interface, self.app, ctx, response)
         return response
 
     # -- return values ------------------------------------------------------------------------
@@ -427,17 +449,6 @@ class RequestHandler:
         propagate = self.app.config["PROPAGATE_EXCEPTIONS"]
         return bool(self.app.testing if propagate is None else propagate)
 
-    def _trap(self, error: HTTPException) -> bool:
-        config = self.app.config
-        if config["TRAP_HTTP_EXCEPTIONS"]:
-            return True
-        trap_bad_request = config["TRAP_BAD_REQUEST_ERRORS"]
-        if trap_bad_request is None and self.app.debug:
-            from .datastructures import BadRequestKeyError
-
-            return isinstance(error, BadRequestKeyError)
-        return bool(trap_bad_request) and error.code == 400
-
     def find_error_handler(self, error: BaseException, blueprints: tuple[str, ...]) -> AsyncFunc | None:
         """The handler for an error: by status code first, then by class (MRO), blueprint first."""
         key = (type(error), blueprints)
@@ -465,47 +476,6 @@ class RequestHandler:
         self._handlers[key] = found
         return found
 
-    async def _handle_user_exception(self, error: Exception, chain: HandlerChain) -> Any:
-        if isinstance(error, HTTPException) and not self._trap(error):
-            if error.code is None or isinstance(error, RequestRedirect):
-                # A ready response (`abort(response)`) or a routing redirect is sent as it is.
-                return error
-            handler = self.find_error_handler(error, chain.blueprints)
-            return error if handler is None else await handler(error)
-        handler = self.find_error_handler(error, chain.blueprints)
-        if handler is None:
-            raise error
-        return await handler(error)
-
-    async def _handle_exception(
-        self, ctx: AppContext, request: Request, chain: HandlerChain, error: Exception
-    ) -> Any:
-        if signals.got_request_exception.receivers:
-            await signals.send(signals.got_request_exception, self.app, exception=error)
-        if self.propagate():
-            raise error
-        app = self.app
-        app.logger.error(
-            "Exception on %s [%s]",
-            request.path,
-            request.method,
-            exc_info=(type(error), error, error.__traceback__),
-        )
-        server_error = InternalServerError(original_exception=error)
-        handler = self.find_error_handler(server_error, chain.blueprints)
-        rv: Any = server_error
-        if handler is not None:
-            try:
-                rv = await handler(server_error)
-            except Exception:
-                app.logger.exception(
-                    "Exception in the 500 error handler on %s [%s]", request.path, request.method
-                )
-                rv = server_error
-        elif app.debug:
-            rv = _debug_page(error)
-        return await self._finalize(ctx, chain, rv, from_error_handler=True)
-
     # -- teardown, background -----------------------------------------------------------------
 
     def needs_teardown(self, ctx: AppContext) -> bool:
@@ -514,6 +484,7 @@ class RequestHandler:
             self._teardown_appcontext = tuple(map(ensure_async, reversed(self.app.teardown_appcontext_funcs)))
         return bool(
             self._teardown_appcontext
+            or self._custom_teardown
             or signals.appcontext_tearing_down.receivers
             or (
                 ctx.request is not None
@@ -525,20 +496,39 @@ class RequestHandler:
         )
 
     async def teardown(self, ctx: AppContext, exc: BaseException | None) -> None:
-        """Run teardown functions; each runs even when another fails.
+        """Run teardown functions (`do_teardown_request`, then `do_teardown_appcontext`).
 
-        A failure is logged once; when exceptions propagate (`TESTING`,
-        `PROPAGATE_EXCEPTIONS`) the first one is raised instead, after all have run, so a
-        test sees the real cause, as with Flask.
+        Each function runs even when another fails. A failure is logged once; when exceptions
+        propagate (`TESTING`, `PROPAGATE_EXCEPTIONS`) the first one is raised instead, after
+        all have run, so a test sees the real cause, as with Flask.
         """
+        failures: list[Exception] = []
+        if ctx.request is not None:
+            try:
+                await self.app.do_teardown_request(exc)
+            except Exception as error:
+                failures.append(error)
+        try:
+            await self.app.do_teardown_appcontext(exc)
+        except Exception as error:
+            failures.append(error)
+        if failures:
+            raise failures[0]
+
+    async def teardown_request(self, chain: HandlerChain, exc: BaseException | None) -> None:
+        """Run a request's `teardown_request` functions and signal; raise the first failure."""
+        failures: list[Exception] = []
+        await self._run_teardown(chain.teardown_request, exc, failures)
+        if signals.request_tearing_down.receivers:
+            await self._run_teardown((self._signal_sender(signals.request_tearing_down),), exc, failures)
+        if failures:
+            raise failures[0]
+
+    async def teardown_appcontext(self, exc: BaseException | None) -> None:
+        """Run the `teardown_appcontext` functions and signal; raise the first failure."""
         if self._teardown_appcontext is None:
             self._teardown_appcontext = tuple(map(ensure_async, reversed(self.app.teardown_appcontext_funcs)))
         failures: list[Exception] = []
-        if ctx.request is not None:
-            chain = self.chain_for(ctx.rule.endpoint if ctx.rule is not None else None)
-            await self._run_teardown(chain.teardown_request, exc, failures)
-            if signals.request_tearing_down.receivers:
-                await self._run_teardown((self._signal_sender(signals.request_tearing_down),), exc, failures)
         await self._run_teardown(self._teardown_appcontext, exc, failures)
         if signals.appcontext_tearing_down.receivers:
             await self._run_teardown((self._signal_sender(signals.appcontext_tearing_down),), exc, failures)
@@ -694,7 +684,7 @@ def _without_body(send: Send) -> Send:
     return send_head
 
 
-def _debug_page(error: BaseException) -> Response:
+def debug_page(error: BaseException) -> Response:
     """The 500 page of debug mode: the traceback, escaped."""
     text = "".join(traceback.format_exception(type(error), error, error.__traceback__))
     body = (
