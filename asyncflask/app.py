@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
+from werkzeug.datastructures import ImmutableDict
 
 from .app_methods import AppMethods
 from .config import DEFAULT_CONFIG, Config, ConfigAttribute, get_debug_flag
@@ -22,6 +23,7 @@ from .instance import InstanceMixin
 from .json import DefaultJSONProvider, JSONProvider
 from .routing import BuildError, Map, Rule
 from .scaffold import Scaffold, is_async_callable, setupmethod
+from .sessions import SecureCookieSessionInterface, SessionInterface
 from .shutdown import ShutdownNotice
 from .templating import TemplatingMixin
 from .testing import TestClient, make_test_scope
@@ -30,17 +32,10 @@ from .wrappers import Request, Response
 if TYPE_CHECKING:
     from .blueprints import Blueprint
     from .cli import AppGroup, AsyncFlaskCliRunner
-    from .sessions import SessionInterface
 
 __all__ = ["AsyncFlask"]
 
 F = Callable[..., Any]
-
-
-def _default_session_interface() -> SessionInterface:
-    from .sessions import SecureCookieSessionInterface
-
-    return SecureCookieSessionInterface()
 
 
 class AsyncFlask(AppMethods, InstanceMixin, TemplatingMixin, Scaffold):
@@ -65,6 +60,13 @@ class AsyncFlask(AppMethods, InstanceMixin, TemplatingMixin, Scaffold):
     app_ctx_globals_class: type[_AppCtxGlobals] = _AppCtxGlobals
     config_class: type[Config] = Config
     test_client_class: type[TestClient] = TestClient
+    test_cli_runner_class: type[AsyncFlaskCliRunner] | None = None
+    url_map_class: type[Map] = Map
+    url_rule_class: type[Rule] = Rule
+    #: The config every app starts from (`make_config` copies it).
+    default_config = ImmutableDict(DEFAULT_CONFIG)
+    #: Shared by every app of the class, as in Flask; assign one per app to change it.
+    session_interface: SessionInterface = SecureCookieSessionInterface()
 
     testing = ConfigAttribute[bool]("TESTING")
     secret_key = ConfigAttribute[Any]("SECRET_KEY")
@@ -90,13 +92,10 @@ class AsyncFlask(AppMethods, InstanceMixin, TemplatingMixin, Scaffold):
         if instance_path is not None and not os.path.isabs(instance_path):
             raise ValueError("The instance_path must be an absolute path.")
         self.instance_path = instance_path or self.auto_find_instance_path()
-        self.config = self.config_class(
-            self.instance_path if instance_relative_config else self.root_path, DEFAULT_CONFIG
-        )
-        self.config["DEBUG"] = bool(get_debug_flag())
+        self.config = self.make_config(instance_relative_config)
         self.json: JSONProvider = self.json_provider_class(self)
         self.aborter = self.make_aborter()
-        self.url_map = Map(host_matching=host_matching, subdomain_matching=subdomain_matching)
+        self.url_map = self.url_map_class(host_matching=host_matching, subdomain_matching=subdomain_matching)
         self.extensions: dict[str, Any] = {}
         self.blueprints: dict[str, Blueprint] = {}
         self.teardown_appcontext_funcs: list[F] = []
@@ -105,7 +104,6 @@ class AsyncFlask(AppMethods, InstanceMixin, TemplatingMixin, Scaffold):
         self.while_serving_gens: list[Callable[[], AsyncGenerator[Any, None]]] = []
         self.url_build_error_handlers: list[F] = []
         self.shell_context_processors: list[F] = []
-        self.session_interface: SessionInterface = _default_session_interface()
         self._got_first_request = False
         self._middleware_stack: ASGIApp | None = None
         self._handler = RequestHandler(self)
@@ -173,15 +171,16 @@ class AsyncFlask(AppMethods, InstanceMixin, TemplatingMixin, Scaffold):
             self._cli = AppGroup(self.name)
         return self._cli
 
-    @property
-    def jinja_env(self) -> Any:
-        """The app's Jinja2 environment (async), created on first use."""
-        env = self.__dict__.get("_jinja_env")
-        if env is None:
-            from .templating import create_environment
+    def make_config(self, instance_relative: bool = False) -> Config:
+        """The app's `config`: `default_config` with `DEBUG` from the environment.
 
-            env = self.__dict__["_jinja_env"] = create_environment(self)
-        return env
+        Args:
+            instance_relative: resolve relative config files from the instance folder.
+        """
+        root = self.instance_path if instance_relative else self.root_path
+        config = self.config_class(root, dict(self.default_config))
+        config["DEBUG"] = bool(get_debug_flag())
+        return config
 
     def _check_setup_finished(self, f_name: str) -> None:
         if self._got_first_request:
@@ -238,7 +237,7 @@ class AsyncFlask(AppMethods, InstanceMixin, TemplatingMixin, Scaffold):
             provide_automatic_options = (
                 "OPTIONS" not in methods and not websocket and bool(self.config["PROVIDE_AUTOMATIC_OPTIONS"])
             )
-        url_rule = Rule(
+        url_rule = self.url_rule_class(
             rule,
             endpoint,
             methods=methods,
@@ -529,7 +528,7 @@ class AsyncFlask(AppMethods, InstanceMixin, TemplatingMixin, Scaffold):
         """A click runner for this app's commands."""
         from .cli import AsyncFlaskCliRunner
 
-        return AsyncFlaskCliRunner(self, **kwargs)
+        return (self.test_cli_runner_class or AsyncFlaskCliRunner)(self, **kwargs)
 
     def run(
         self,

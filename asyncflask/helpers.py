@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import html
-from collections.abc import Iterable
+import inspect
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -245,3 +247,76 @@ def get_flashed_messages(
     if not with_categories:
         return [item[1] for item in flashes]
     return flashes
+
+
+def stream_with_context(generator_or_function: Any) -> Any:
+    """Bind a generator (sync or async) to the current request context, for streaming it.
+
+    asyncflask keeps the request context while a streamed response is sent anyway; this
+    also makes `request`, `g` and `session` work when the generator is iterated elsewhere,
+    e.g. in another task. Used on a generator function (as a decorator), it binds each
+    generator the function makes, at the time it is called.
+
+    Raises:
+        RuntimeError: there is no request context to bind to.
+    """
+    if not isinstance(generator_or_function, (Iterator, AsyncIterator)):
+        function: Callable[..., Any] = generator_or_function
+
+        @functools.wraps(function)
+        def bound_function(*args: Any, **kwargs: Any) -> Any:
+            return stream_with_context(function(*args, **kwargs))
+
+        return bound_function
+    ctx = _cv_context.get(None)
+    if ctx is None or (ctx.request is None and ctx.websocket is None):
+        raise RuntimeError(
+            "stream_with_context needs an active request context; call it in the view that returns"
+            " the stream."
+        )
+    if isinstance(generator_or_function, AsyncIterator):
+        return _bind_async(generator_or_function, ctx)
+    return _bind_sync(generator_or_function, ctx)
+
+
+async def _bind_async(stream: AsyncIterator[Any], ctx: Any) -> AsyncIterator[Any]:
+    try:
+        while True:
+            # Bound around each step only: a token must be reset in the context that made it.
+            token = _cv_context.set(ctx)
+            try:
+                chunk = await stream.__anext__()
+            except StopAsyncIteration:
+                return
+            finally:
+                _cv_context.reset(token)
+            yield chunk
+    finally:
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            token = _cv_context.set(ctx)
+            try:
+                await aclose()
+            finally:
+                _cv_context.reset(token)
+
+
+def _bind_sync(stream: Iterator[Any], ctx: Any) -> Iterator[Any]:
+    try:
+        while True:
+            token = _cv_context.set(ctx)
+            try:
+                chunk = next(stream)
+            except StopIteration:
+                return
+            finally:
+                _cv_context.reset(token)
+            yield chunk
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None and inspect.isgenerator(stream):
+            token = _cv_context.set(ctx)
+            try:
+                close()
+            finally:
+                _cv_context.reset(token)

@@ -140,6 +140,15 @@ class Scaffold:
     def static_url_path(self, value: str | None) -> None:
         self._static_url_path = value.rstrip("/") if value is not None else None
 
+    @functools.cached_property
+    def jinja_loader(self) -> Any:
+        """A Jinja `FileSystemLoader` for `template_folder`, or None without one."""
+        if self.template_folder is None:
+            return None
+        from jinja2 import FileSystemLoader
+
+        return FileSystemLoader(os.path.join(self.root_path, self.template_folder))
+
     @property
     def has_static_folder(self) -> bool:
         """Whether a static folder is configured."""

@@ -13,9 +13,10 @@ from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from itsdangerous import BadData, URLSafeTimedSerializer
+from itsdangerous import BadData, BadSignature, URLSafeTimedSerializer
+from werkzeug.datastructures import CallbackDict
 
-from .tag import TaggedJSONSerializer
+from .json.tag import TaggedJSONSerializer
 from .wrappers.headers import HeaderAccessors
 
 if TYPE_CHECKING:
@@ -26,6 +27,8 @@ if TYPE_CHECKING:
     from .wrappers import Request
 
 __all__ = [
+    "BadSignature",
+    "CallbackDict",
     "NullSession",
     "SecureCookieSession",
     "SecureCookieSessionInterface",

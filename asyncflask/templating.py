@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, cast, overload
 
 import jinja2
 from jinja2 import BaseLoader, FileSystemLoader, Template, TemplateNotFound, TemplatesNotFound
@@ -46,7 +46,7 @@ class Environment(jinja2.Environment):
     """
 
     def __init__(self, app: AsyncFlask, **options: Any) -> None:
-        options.setdefault("loader", DispatchingLoader(app))
+        options.setdefault("loader", app.create_global_jinja_loader())
         super().__init__(**options)
         self.app = app
 
@@ -200,8 +200,21 @@ class TemplatingMixin:
         template_context_processors: dict[str | None, list[Callable[..., Any]]]
         _handler: RequestHandler
 
-        @property
-        def jinja_env(self) -> Environment: ...
+    @property
+    def jinja_env(self) -> Environment:
+        """The app's Jinja2 environment (async), created on first use."""
+        env: Environment | None = self.__dict__.get("_jinja_env")
+        if env is None:
+            env = self.__dict__["_jinja_env"] = self.create_jinja_environment()
+        return env
+
+    def create_jinja_environment(self) -> Environment:
+        """Make the app's async Jinja2 environment (`jinja_env` calls it once)."""
+        return create_environment(cast("AsyncFlask", self))
+
+    def create_global_jinja_loader(self) -> DispatchingLoader:
+        """The loader of `jinja_env`: it searches the app's and then the blueprints' folders."""
+        return DispatchingLoader(cast("AsyncFlask", self))
 
     def select_jinja_autoescape(self, filename: str | None) -> bool:
         """Whether to autoescape a template: for string templates and .html/.htm/.xml/.xhtml/.svg files.
@@ -468,3 +481,17 @@ async def stream_template_string(source: str, **context: Any) -> Response:
     app = _current_app()
     chunks = await _render(app, app.jinja_env.from_string(source), context, stream=True)
     return app.response_class(chunks)
+
+
+async def get_template_attribute(template_name: str, attribute: str) -> Any:
+    """A macro or variable a template defines, to call or read from Python code.
+
+    The environment is async, so a macro returned here is awaited when called:
+    `hello = await get_template_attribute("_macros.html", "hello")`, then `await hello("World")`.
+
+    Args:
+        template_name: the template's name.
+        attribute: the name of the macro or variable it exports.
+    """
+    module = await _current_app().jinja_env.get_template(template_name).make_module_async()
+    return getattr(module, attribute)

@@ -433,6 +433,10 @@ class TestClient(httpx.AsyncClient):
         """Send a HEAD request."""
         return await self.request("HEAD", url, **kwargs)
 
+    async def trace(self, url: httpx.URL | str = "/", **kwargs: Unpack[RequestOptions]) -> TestResponse:
+        """Send a TRACE request."""
+        return await self.request("TRACE", url, **kwargs)
+
     def _require_cookies(self) -> None:
         if not self.use_cookies:
             raise TypeError("Cookies are disabled. Create a client with 'use_cookies=True'.")

@@ -36,8 +36,17 @@ from werkzeug.http import (
     parse_set_header,
     unquote_etag,
 )
+from werkzeug.sansio.response import Response as SansIOResponse
 
 __all__ = ["TestCookie", "TestCookiePolicy", "TestResponse"]
+
+
+def _werkzeug_accessor(name: str) -> Any:
+    def read(self: httpx.Response) -> Any:
+        view = SansIOResponse(self.status_code, headers=list(self.headers.multi_items()))
+        return getattr(view, name)
+
+    return property(read, doc=f"Werkzeug's `Response.{name}`, read from the headers.")
 
 
 class TestResponse(httpx.Response):
@@ -203,6 +212,44 @@ class TestResponse(httpx.Response):
         """The first `WWW-Authenticate` header as a `WWWAuthenticate` (`basic` if unset)."""
         parsed = WWWAuthenticate.from_header(self.headers.get("www-authenticate"))
         return parsed if parsed is not None else WWWAuthenticate("basic")
+
+    # Werkzeug's remaining accessors, read through a sans-IO response over a copy of the headers.
+    access_control_allow_credentials = _werkzeug_accessor("access_control_allow_credentials")
+    access_control_allow_headers = _werkzeug_accessor("access_control_allow_headers")
+    access_control_allow_methods = _werkzeug_accessor("access_control_allow_methods")
+    access_control_allow_origin = _werkzeug_accessor("access_control_allow_origin")
+    access_control_expose_headers = _werkzeug_accessor("access_control_expose_headers")
+    access_control_max_age = _werkzeug_accessor("access_control_max_age")
+    content_encoding = _werkzeug_accessor("content_encoding")
+    content_location = _werkzeug_accessor("content_location")
+    content_md5 = _werkzeug_accessor("content_md5")
+    content_security_policy = _werkzeug_accessor("content_security_policy")
+    content_security_policy_report_only = _werkzeug_accessor("content_security_policy_report_only")
+    cross_origin_embedder_policy = _werkzeug_accessor("cross_origin_embedder_policy")
+    cross_origin_opener_policy = _werkzeug_accessor("cross_origin_opener_policy")
+
+    @property
+    def is_streamed(self) -> bool:
+        """Whether the body is still being streamed (from `client.stream(...)`, not yet read)."""
+        return not hasattr(self, "_content")
+
+    @property
+    def is_sequence(self) -> bool:
+        """Whether the whole body has been read (the opposite of `is_streamed`)."""
+        return not self.is_streamed
+
+    def calculate_content_length(self) -> int | None:
+        """The body's length, once it has been read."""
+        return None if self.is_streamed else len(self.content)
+
+    def iter_encoded(self) -> Iterator[bytes]:
+        """The body as one chunk of bytes, as Werkzeug's test response gives a read body."""
+        yield self.content
+
+    @property
+    def json_module(self) -> Any:
+        """The JSON module used by `get_json` (the standard library's)."""
+        return json
 
     def _header_set(self, name: str) -> HeaderSet:
         def on_update(value: HeaderSet) -> None:

@@ -9,9 +9,10 @@ from .dispatch import ensure_async
 from .exceptions import MethodNotAllowed
 from .globals import request
 
-__all__ = ["MethodView", "View"]
+__all__ = ["MethodView", "View", "http_method_funcs"]
 
-_HTTP_METHODS = ("get", "head", "post", "put", "patch", "delete", "options")
+#: The HTTP methods a `MethodView` may implement as methods of the same (lower-case) name.
+http_method_funcs = frozenset(["get", "post", "head", "options", "delete", "put", "trace", "patch"])
 
 
 class View:
@@ -86,7 +87,7 @@ class MethodView(View):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "methods" not in cls.__dict__:
-            methods = {name.upper() for name in _HTTP_METHODS if callable(getattr(cls, name, None))}
+            methods = {name.upper() for name in http_method_funcs if callable(getattr(cls, name, None))}
             for base in cls.__bases__:
                 methods |= set(getattr(base, "methods", None) or ())
             if methods:
@@ -94,7 +95,7 @@ class MethodView(View):
 
     async def dispatch_request(self, **kwargs: Any) -> Any:
         method = request.method.lower()
-        handler = getattr(self, method, None) if method in _HTTP_METHODS else None
+        handler = getattr(self, method, None) if method in http_method_funcs else None
         if handler is None and method == "head":
             handler = getattr(self, "get", None)
         if handler is None or not callable(handler):

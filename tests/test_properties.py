@@ -41,10 +41,10 @@ from werkzeug.routing import Rule as WerkzeugRule
 from asyncflask import AsyncFlask
 from asyncflask.datastructures import MultiDict
 from asyncflask.exceptions import MethodNotAllowed, NotFound
+from asyncflask.json.tag import TagDateTime, TaggedJSONSerializer
 from asyncflask.routing import Map, RequestRedirect, Rule
 from asyncflask.sending import MAX_RANGES, send_file
 from asyncflask.sse import ServerSentEvent, parse_events
-from asyncflask.tag import TagDateTime, TaggedJSONSerializer
 
 # Hypothesis caches what it learns from the sources under ./.hypothesis even without an
 # example database: keep that out of the source tree, in a directory removed at exit.

@@ -13,7 +13,7 @@ from flask.json.tag import TaggedJSONSerializer as FlaskTaggedJSONSerializer
 from markupsafe import Markup
 
 from asyncflask import AsyncFlask
-from asyncflask.tag import JSONTag, TaggedJSONSerializer
+from asyncflask.json.tag import JSONTag, TaggedJSONSerializer
 
 UTC = timezone.utc
 ID = UUID("12345678-1234-5678-1234-567812345678")

@@ -66,20 +66,26 @@ class Request(HTTPConnection, _SansIORequest):
     `async for chunk in request.body` / `await request.stream.read(n)`.
     """
 
-    url_rule: Rule | None
-    view_args: dict[str, Any] | None
+    # Class defaults, so a request that no rule matched needs no assignment for them.
+    url_rule: Rule | None = None
+    view_args: dict[str, Any] | None = None
+    routing_exception: Exception | None = None
     # Parsed on first use only (annotations, not assignments, so nothing is done per request).
     _args: ImmutableMultiDict[str, str]
     _host: str
     _werkzeug_headers: Headers
 
+    @property
+    def json_module(self) -> Any:
+        """The JSON module of Flask's API: `asyncflask.json`, which follows `app.json`."""
+        from .. import json
+
+        return json
+
     def __init__(self, scope: Scope, receive: Receive, app: AsyncFlask | None = None) -> None:
         self.scope = scope
         self._receive = receive
         self._app = app
-        self.url_rule = None
-        self.view_args = None
-        self.routing_exception: Exception | None = None
         self._cached_data: bytes | None = None
         self._stream_consumed = False
         self._cached_json: tuple[Any, Any] = _NO_JSON

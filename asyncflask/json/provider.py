@@ -1,4 +1,4 @@
-"""The app's JSON provider (`app.json`): how views, `jsonify` and requests read and write JSON."""
+"""JSON providers (`app.json`): how views, `jsonify` and requests read and write JSON."""
 
 from __future__ import annotations
 
@@ -6,16 +6,17 @@ import dataclasses
 import decimal
 import json
 import uuid
-from datetime import date, datetime, timezone
-from email.utils import format_datetime
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from .wrappers import Response, content_type_for
+from werkzeug.http import http_date
+
+from ..wrappers import Response, content_type_for
 
 if TYPE_CHECKING:
-    from .app import AsyncFlask
+    from ..app import AsyncFlask
 
-__all__ = ["DefaultJSONProvider", "JSONProvider", "dumps", "loads"]
+__all__ = ["DefaultJSONProvider", "JSONProvider"]
 
 
 class JSONProvider:
@@ -51,20 +52,11 @@ class JSONProvider:
         return Response(f"{self.dumps(obj)}\n", mimetype="application/json")
 
 
-def _http_date(value: date) -> str:
-    """An HTTP date, as Werkzeug's `http_date`: naive values are UTC, aware ones are converted."""
-    if not isinstance(value, datetime):
-        value = datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
-    elif value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    else:
-        value = value.astimezone(timezone.utc)
-    return format_datetime(value, usegmt=True)
-
-
-def _default(value: Any) -> Any:
+def default_encoding(value: Any) -> Any:
+    """The default provider's encoding of what plain JSON cannot hold (Flask's rules)."""
     if isinstance(value, date):
-        return _http_date(value)
+        # Werkzeug's HTTP date: naive values are UTC, aware ones are converted.
+        return http_date(value)
     if isinstance(value, (decimal.Decimal, uuid.UUID)):
         return str(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -79,7 +71,7 @@ class DefaultJSONProvider(JSONProvider):
     `UUID`, dataclasses and `__html__` objects supported, keys sorted, compact unless debug.
     """
 
-    default = staticmethod(_default)
+    default = staticmethod(default_encoding)
     ensure_ascii = True
     sort_keys = True
     compact: bool | None = None
@@ -129,24 +121,3 @@ class DefaultJSONProvider(JSONProvider):
                 self._content_types[self.mimetype] = content_type
             return response_class.with_body(f"{text}\n".encode(), content_type)
         return response_class(f"{text}\n", mimetype=self.mimetype)
-
-
-def dumps(obj: Any, **kwargs: Any) -> str:
-    """Serialize with the current app's provider (the default one outside an app)."""
-    from .globals import _cv_context
-
-    ctx = _cv_context.get(None)
-    if ctx is not None:
-        return ctx.app.json.dumps(obj, **kwargs)
-    kwargs.setdefault("default", _default)
-    return json.dumps(obj, **kwargs)
-
-
-def loads(s: str | bytes, **kwargs: Any) -> Any:
-    """Parse with the current app's provider (the standard library outside an app)."""
-    from .globals import _cv_context
-
-    ctx = _cv_context.get(None)
-    if ctx is not None:
-        return ctx.app.json.loads(s, **kwargs)
-    return json.loads(s, **kwargs)
