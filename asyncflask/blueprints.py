@@ -110,12 +110,12 @@ class Blueprint(Scaffold):
     Args:
         name: the blueprint's name, the prefix of its endpoints (`"name.view"`).
         import_name: the blueprint's module, usually `__name__`.
-        url_prefix: a path prepended to every rule.
-        subdomain: the subdomain its rules match.
-        url_defaults: default view arguments for every rule.
         static_folder: a folder of static files served at `static_url_path`.
         static_url_path: the URL of the static folder (below `url_prefix`).
         template_folder: a folder added to the template search path (after the app's).
+        url_prefix: a path prepended to every rule.
+        subdomain: the subdomain its rules match.
+        url_defaults: default view arguments for every rule.
         root_path: the blueprint's folder (found from `import_name` by default).
         cli_group: the name of its command group (default: the name it is registered under;
             `None` adds its commands to the app's own group).
@@ -125,12 +125,12 @@ class Blueprint(Scaffold):
         self,
         name: str,
         import_name: str,
-        url_prefix: str | None = None,
-        subdomain: str | None = None,
-        url_defaults: dict[str, Any] | None = None,
         static_folder: str | os.PathLike[str] | None = None,
         static_url_path: str | None = None,
         template_folder: str | os.PathLike[str] | None = None,
+        url_prefix: str | None = None,
+        subdomain: str | None = None,
+        url_defaults: dict[str, Any] | None = None,
         root_path: str | None = None,
         cli_group: str | None = _MISSING,
     ) -> None:

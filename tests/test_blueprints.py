@@ -1633,3 +1633,18 @@ async def test_blueprint_cli_group_at_registration() -> None:
     app.register_blueprint(bp, cli_group=None)
     result = app.test_cli_runner().invoke(args=["hello"])
     assert (result.exit_code, result.output) == (0, "hi\n")
+
+
+def test_positional_arguments_follow_flasks_order() -> None:
+    import inspect
+
+    import flask
+
+    ours = list(inspect.signature(Blueprint).parameters)
+    theirs = list(inspect.signature(flask.Blueprint).parameters)
+    assert ours == theirs
+    args = ("bp", __name__, "static", "/assets", "templates", "/prefix")
+    bp, flask_bp = Blueprint(*args), flask.Blueprint(*args)
+    for name in ("static_folder", "static_url_path", "template_folder", "url_prefix"):
+        assert getattr(bp, name) == getattr(flask_bp, name), name
+    assert bp.url_prefix == "/prefix"
