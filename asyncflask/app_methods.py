@@ -11,8 +11,6 @@ precomputed path in dispatch.py, which does the same work without the method cal
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
-import contextvars
 import functools
 import logging
 import sys
@@ -23,7 +21,7 @@ from . import signals
 from .exceptions import Aborter, BadRequestKeyError, HTTPException, InternalServerError
 from .globals import _cv_context
 from .routing import RequestRedirect
-from .threads import calling_loop
+from .threads import calling_loop, wait_on_loop
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -113,7 +111,7 @@ class AppMethods:
             if rv is None:
                 rv = await self.dispatch_request()
         except Exception as error:
-            rv = await self.handle_user_exception(error)
+            rv = await self._handler.call_app_method(self.handle_user_exception, error)
         return await self.finalize_request(rv)
 
     async def preprocess_request(self) -> Any:
@@ -188,12 +186,18 @@ class AppMethods:
         handler = self._handler.find_error_handler(e, chain.blueprints)
         return e if handler is None else await handler(e)
 
-    async def handle_user_exception(self, e: Exception) -> Any:
+    def handle_user_exception(self, e: Exception) -> Any:
         """Answer an error the view or a hook raised with its handler; re-raise it if none.
+
+        Awaitable. Called from sync code in a worker thread (an extension that wraps this
+        method with a plain function), it returns the answer itself.
 
         Raises:
             Exception: `e`, when no handler takes it.
         """
+        return _awaitable_or_result(self._handle_user_exception, e)
+
+    async def _handle_user_exception(self, e: Exception) -> Any:
         if isinstance(e, BadRequestKeyError) and (self.debug or self.config["TRAP_BAD_REQUEST_ERRORS"]):
             e.show_exception = True
         if isinstance(e, HTTPException) and not self.trap_http_exception(e):
@@ -204,12 +208,17 @@ class AppMethods:
             raise e
         return await handler(e)
 
-    async def handle_exception(self, e: Exception) -> Any:
+    def handle_exception(self, e: Exception) -> Any:
         """Answer an error nothing handled: log it, and send the 500 handler's answer or a 500.
+
+        Awaitable; from sync code in a worker thread, it returns the response itself.
 
         Raises:
             Exception: `e`, when exceptions propagate (`TESTING`, `PROPAGATE_EXCEPTIONS`).
         """
+        return _awaitable_or_result(self._handle_exception, e)
+
+    async def _handle_exception(self, e: Exception) -> Any:
         from .dispatch import debug_page
 
         if signals.got_request_exception.receivers:
@@ -266,9 +275,11 @@ class AppMethods:
     def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
         """`func` callable from sync code: a sync function as it is, an async one via `async_to_sync`.
 
-        asyncflask awaits whatever a view or hook returns, so an extension's sync decorator
-        that calls `ensure_sync(view)(...)` on the event loop hands back the coroutine, and
-        asyncflask awaits it; in a worker thread, the call blocks until the result is ready.
+        Extensions call it from plain functions (Flask-Login's `login_required` wraps an
+        async view so). asyncflask runs such a plain function in the request's worker thread,
+        where the async function then runs on the event loop while the thread waits. Called
+        on the event loop itself, where nothing may block, the coroutine is returned instead,
+        and asyncflask awaits what a view or hook returns.
         """
         if not asyncio.iscoroutinefunction(func):
             return func
@@ -277,7 +288,7 @@ class AppMethods:
         def call(*args: Any, **kwargs: Any) -> Any:
             if calling_loop() is None:
                 return func(*args, **kwargs)
-            return self.async_to_sync(func)(*args, **kwargs)
+            return wait_on_loop(func, *args, **kwargs)
 
         return call
 
@@ -290,23 +301,13 @@ class AppMethods:
 
         @functools.wraps(func)
         def run(*args: Any, **kwargs: Any) -> Any:
-            loop = calling_loop()
-            if loop is None:
+            if calling_loop() is None:
                 raise RuntimeError(
                     f"{getattr(func, '__name__', func)!r} is async and was called from code that is not"
                     " running in one of asyncflask's worker threads. Await it instead, or call it from a"
                     " plain `def` view or hook."
                 )
-            context = contextvars.copy_context()
-            outcome: concurrent.futures.Future[Any] = concurrent.futures.Future()
-
-            def start() -> None:
-                # Created inside `context`, the task runs in a copy of it (the caller's `g`).
-                task = context.run(loop.create_task, func(*args, **kwargs))
-                task.add_done_callback(functools.partial(_copy_outcome, outcome))
-
-            loop.call_soon_threadsafe(start)
-            return outcome.result()
+            return wait_on_loop(func, *args, **kwargs)
 
         return run
 
@@ -340,10 +341,21 @@ class AppMethods:
         return int(value)
 
 
-def _copy_outcome(outcome: concurrent.futures.Future[Any], task: asyncio.Task[Any]) -> None:
-    if task.cancelled():
-        outcome.cancel()
-    elif task.exception() is not None:
-        outcome.set_exception(task.exception())
-    else:
-        outcome.set_result(task.result())
+def _awaitable_or_result(func: Callable[..., Any], *args: Any) -> Any:
+    # On the event loop: the coroutine, to await. In a worker thread: run it there and wait.
+    if calling_loop() is not None:
+        return wait_on_loop(func, *args)
+    return func(*args)
+
+
+def returns_awaitable(method: Callable[..., Any]) -> bool:
+    """Whether calling an app method on the event loop gives something to await.
+
+    True for async methods and asyncflask's own awaitable ones; False for a plain function
+    an extension put in its place (that one runs in the context's worker thread).
+    """
+    function = getattr(method, "__func__", method)
+    return function in _AWAITABLE_METHODS or asyncio.iscoroutinefunction(function)
+
+
+_AWAITABLE_METHODS = {AppMethods.handle_user_exception, AppMethods.handle_exception}

@@ -9,7 +9,7 @@ from contextvars import Token
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar, cast
 
-from . import signals, threads
+from . import flask_context, signals, threads
 from .globals import _cv_context
 
 if TYPE_CHECKING:
@@ -83,6 +83,7 @@ class AppContext:
 
     __slots__ = (
         "_after_request_functions",
+        "_flask_bindings",
         "_session",
         "_tokens",
         "_sync_worker",
@@ -110,6 +111,7 @@ class AppContext:
         self._after_request_functions: list[Callable[[Response], Any]] = []
         self.background_tasks: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = []
         self._tokens: list[Token[AppContext]] = []
+        self._flask_bindings: list[flask_context.FlaskBinding | None] = []
         self._torn_down = False
         self._sync_worker: WorkerThread | None = None
 
@@ -132,6 +134,7 @@ class AppContext:
     def push(self) -> None:
         """Make this the current context (sync; pair it with `await pop()`)."""
         self._tokens.append(_cv_context.set(self))
+        self._flask_bindings.append(flask_context.bind(self))
 
     async def pop(self, exc: BaseException | None = None) -> None:
         """Run teardown functions (on the last pop) and restore the previous context.
@@ -149,6 +152,9 @@ class AppContext:
             ):
                 await self.app.do_teardown(self, exc)
         finally:
+            binding = self._flask_bindings.pop()
+            if binding is not None:
+                flask_context.unbind(binding)
             _cv_context.reset(self._tokens.pop())
             if not self._tokens and self._sync_worker is not None:
                 worker, self._sync_worker = self._sync_worker, None
@@ -276,9 +282,12 @@ def _copy_context_decorator(need_request: bool) -> Callable[[Callable[P, R]], Ca
             @functools.wraps(func)
             async def async_wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
                 token = _cv_context.set(copied)
+                binding = flask_context.bind(copied)
                 try:
                     return await func(*args, **kwargs)
                 finally:
+                    if binding is not None:
+                        flask_context.unbind(binding)
                     _cv_context.reset(token)
 
             return cast("Callable[P, R]", async_wrapper)
@@ -286,9 +295,12 @@ def _copy_context_decorator(need_request: bool) -> Callable[[Callable[P, R]], Ca
         @functools.wraps(func)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
             token = _cv_context.set(copied)
+            binding = flask_context.bind(copied)
             try:
                 return func(*args, **kwargs)
             finally:
+                if binding is not None:
+                    flask_context.unbind(binding)
                 _cv_context.reset(token)
 
         return wrapper

@@ -27,7 +27,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from werkzeug.wrappers import Response as WSGIResponse
 
 from . import signals, threads
-from .app_methods import overrides_pipeline, overrides_teardown
+from .app_methods import overrides_pipeline, overrides_teardown, returns_awaitable
 from .ctx import PRESERVE_CONTEXT, AppContext
 from .exceptions import HTTPException, InternalServerError, NotFound, error_response
 from .globals import _cv_context
@@ -63,7 +63,6 @@ def ensure_async(func: Callable[..., Any]) -> AsyncFunc:
             return func(*args, **kwargs)
 
         return start_generator
-
     @functools.wraps(func)
     async def run_sync(*args: Any, **kwargs: Any) -> Any:
         ctx = _cv_context.get(None)
@@ -240,7 +239,7 @@ class RequestHandler:
         """Run the Flask pipeline for a bound request and send the response."""
         app = self.app
         chain = self.chain_for(ctx.rule.endpoint if ctx.rule is not None else None)
-        ctx._tokens.append(_cv_context.set(ctx))
+        ctx.push()
         error: BaseException | None = None
         try:
             if signals.appcontext_pushed.receivers:
@@ -256,7 +255,7 @@ class RequestHandler:
                     response = await self._full_dispatch(ctx, request, chain)
             except Exception as exc:
                 error = exc
-                response = await app.handle_exception(exc)
+                response = await self.call_app_method(app.handle_exception, exc)
             if error is not None and app.should_ignore_error(error):
                 error = None
             if request.method == "HEAD":
@@ -310,8 +309,14 @@ class RequestHandler:
                 else:
                     rv = await self._dispatch_special(request, chain)
         except Exception as exc:
-            rv = await self.app.handle_user_exception(exc)
+            rv = await self.call_app_method(self.app.handle_user_exception, exc)
         return await self.finalize(ctx, chain, rv)
+
+    async def call_app_method(self, method: Callable[..., Any], *args: Any) -> Any:
+        """Call an app method that may have been replaced by an extension's plain function."""
+        if returns_awaitable(method):
+            return await method(*args)
+        return await ensure_async(method)(*args)
 
     async def preprocess(self, request: Request, chain: HandlerChain) -> Any:
         """Run the URL value preprocessors and `before_request` hooks; the first non-None value."""

@@ -11,6 +11,7 @@ threads without bound.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextvars
 import functools
 import queue
@@ -21,13 +22,15 @@ from typing import Any
 
 import anyio
 
-__all__ = ["MAX_BORROWED", "WorkerThread", "borrow", "calling_loop", "give_back"]
+__all__ = ["MAX_BORROWED", "WorkerThread", "borrow", "calling_loop", "give_back", "wait_on_loop"]
 
 #: Contexts (per event loop) that may hold a worker thread at once: anyio's own default.
 MAX_BORROWED = 40
 _IDLE_KEPT = MAX_BORROWED
 
-_local = threading.local()  # `loop`: the event loop a worker thread's current call came from
+# `loop`: the event loop a worker thread's current call came from; `worker`: that thread.
+_local = threading.local()
+_WAKE: Callable[[], None] = lambda: None  # noqa: E731  (a job that only wakes a waiting thread)
 _idle: list[WorkerThread] = []
 _idle_lock = threading.Lock()
 _limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, anyio.CapacityLimiter] = (
@@ -59,7 +62,9 @@ class WorkerThread:
         context = contextvars.copy_context()
 
         def job() -> None:
-            _local.loop = loop
+            # Saved and restored: a job may run nested, inside `wait_on_loop` of an outer one.
+            outer = getattr(_local, "loop", None), getattr(_local, "worker", None)
+            _local.loop, _local.worker = loop, self
             try:
                 result = context.run(func, *args, **kwargs)
             except BaseException as exc:
@@ -67,7 +72,7 @@ class WorkerThread:
             else:
                 outcome = functools.partial(_settle, future, None, result)
             finally:
-                _local.loop = None
+                _local.loop, _local.worker = outer
             try:
                 loop.call_soon_threadsafe(outcome)
             except RuntimeError:
@@ -80,6 +85,48 @@ class WorkerThread:
 def calling_loop() -> asyncio.AbstractEventLoop | None:
     """In a worker thread, the event loop that the running sync call was made from."""
     return getattr(_local, "loop", None)
+
+
+def wait_on_loop(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """From a worker thread, run the coroutine function `func` on the event loop and wait.
+
+    The coroutine runs in a copy of the calling thread's context (the same `request` and
+    `g`). While waiting, the thread keeps running the sync calls queued for it, so async
+    code that calls back into the same context's sync code (an `after_request` hook, say)
+    is served instead of waiting for a thread that is waiting for it.
+    """
+    loop, worker = calling_loop(), getattr(_local, "worker", None)
+    assert loop is not None and worker is not None
+    context = contextvars.copy_context()
+    outcome: concurrent.futures.Future[Any] = concurrent.futures.Future()
+
+    def begin() -> None:
+        try:
+            # Created inside `context`, the task runs in a copy of it.
+            task = context.run(loop.create_task, func(*args, **kwargs))
+        except BaseException as exc:
+            outcome.set_exception(exc)
+            return
+        task.add_done_callback(functools.partial(_copy_outcome, outcome))
+
+    outcome.add_done_callback(lambda _: worker._jobs.put(_WAKE))
+    loop.call_soon_threadsafe(begin)
+    while not outcome.done():
+        job = worker._jobs.get()
+        if job is None:  # asked to stop: leave that to the serving loop
+            worker._jobs.put(None)
+            break
+        job()
+    return outcome.result()
+
+
+def _copy_outcome(outcome: concurrent.futures.Future[Any], task: asyncio.Task[Any]) -> None:
+    if task.cancelled():
+        outcome.cancel()
+    elif (error := task.exception()) is not None:
+        outcome.set_exception(error)
+    else:
+        outcome.set_result(task.result())
 
 
 def _settle(future: asyncio.Future[Any], error: BaseException | None, result: Any) -> None:

@@ -107,12 +107,12 @@ def test_blueprint_constructor_takes_the_options_in_the_listed_order() -> None:
     listed = [
         "name",
         "import_name",
-        "url_prefix",
-        "subdomain",
-        "url_defaults",
         "static_folder",
         "static_url_path",
         "template_folder",
+        "url_prefix",
+        "subdomain",
+        "url_defaults",
         "root_path",
     ]
     assert list(params(Blueprint))[: len(listed)] == listed
