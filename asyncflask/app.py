@@ -292,10 +292,10 @@ class AsyncFlask(AppMethods, InstanceMixin, TemplatingMixin, Scaffold):
         _anchor: str | None = None,
         _method: str | None = None,
         _scheme: str | None = None,
-        _external: bool = False,
+        _external: bool | None = None,
         **values: Any,
     ) -> str:
-        """Build the URL of an endpoint; see `asyncflask.url_for`."""
+        """Build the URL of an endpoint; see `asyncflask.url_for` (absolute outside a request)."""
         from .helpers import build_url
 
         return build_url(self, endpoint, values, _anchor, _method, _scheme, _external)

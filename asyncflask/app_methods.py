@@ -107,6 +107,8 @@ class AppMethods:
     async def full_dispatch_request(self) -> Any:
         """Run the hooks, the view and the error handlers of the current request; the response."""
         try:
+            _, request, _ = self._request_state()
+            await self._handler.preload_body(request)
             rv = await self.preprocess_request()
             if rv is None:
                 rv = await self.dispatch_request()

@@ -23,6 +23,7 @@ def get_debug_flag() -> bool | None:
         return None
     return value.lower() not in {"0", "false", "no", "off"}
 
+
 # A missing file is the only failure ``silent=True`` hides; a file that exists
 # but cannot be read (permissions, I/O errors) is always reported.
 _MISSING_FILE_ERRNOS = frozenset({errno.ENOENT, errno.EISDIR, errno.ENOTDIR})
@@ -49,6 +50,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "MAX_CONTENT_LENGTH": None,
     "MAX_FORM_MEMORY_SIZE": 500_000,
     "MAX_FORM_PARTS": 1_000,
+    # Read form bodies before the hooks, so sync code can use request.form (None: once a
+    # Flask extension is in use).
+    "PRELOAD_BODY": None,
     "SEND_FILE_MAX_AGE_DEFAULT": None,
     "TRAP_BAD_REQUEST_ERRORS": None,
     "TRAP_HTTP_EXCEPTIONS": False,

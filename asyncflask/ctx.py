@@ -145,11 +145,7 @@ class AppContext:
         if not self._tokens:
             raise RuntimeError("This context was popped more often than it was pushed.")
         try:
-            if (
-                len(self._tokens) == 1
-                and not self._torn_down
-                and self.app._handler.needs_teardown(self)
-            ):
+            if len(self._tokens) == 1 and not self._torn_down and self.app._handler.needs_teardown(self):
                 await self.app.do_teardown(self, exc)
         finally:
             binding = self._flask_bindings.pop()

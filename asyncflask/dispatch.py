@@ -11,6 +11,7 @@ import asyncio
 import functools
 import html
 import inspect
+import sys
 import traceback
 from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from werkzeug.wrappers import Response as WSGIResponse
 
-from . import signals, threads
+from . import flask_context, signals, threads
 from .app_methods import overrides_pipeline, overrides_teardown, returns_awaitable
 from .ctx import PRESERVE_CONTEXT, AppContext
 from .exceptions import HTTPException, InternalServerError, NotFound, error_response
@@ -63,6 +64,7 @@ def ensure_async(func: Callable[..., Any]) -> AsyncFunc:
             return func(*args, **kwargs)
 
         return start_generator
+
     @functools.wraps(func)
     async def run_sync(*args: Any, **kwargs: Any) -> Any:
         ctx = _cv_context.get(None)
@@ -76,6 +78,9 @@ def ensure_async(func: Callable[..., Any]) -> AsyncFunc:
         return result
 
     return run_sync
+
+
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def _blueprint_names(endpoint: str | None) -> tuple[str, ...]:
@@ -131,6 +136,7 @@ class RequestHandler:
         self.app.url_map.server_name = self.app.config["SERVER_NAME"]
         for endpoint in [None, *self.app.view_functions]:
             self.chain_for(endpoint)
+        flask_context.forward_flask_signals()
 
     def chain_for(self, endpoint: str | None) -> HandlerChain:
         """The precomputed chain of an endpoint (`None`: no rule matched)."""
@@ -298,6 +304,8 @@ class RequestHandler:
         # `full_dispatch_request` and the methods it calls, inlined (nothing is overridden).
         try:
             rv = None
+            if request.method in _BODY_METHODS:
+                await self.preload_body(request)
             if chain.url_value_preprocessors or chain.before_request:
                 rv = await self.preprocess(request, chain)
             if rv is None:
@@ -317,6 +325,15 @@ class RequestHandler:
         if returns_awaitable(method):
             return await method(*args)
         return await ensure_async(method)(*args)
+
+    async def preload_body(self, request: Request) -> None:
+        """Read a form body before the hooks when `PRELOAD_BODY` says so, for sync code."""
+        preload = self.app.config["PRELOAD_BODY"]
+        if preload is None:
+            # Automatic: on once a Flask extension is in use (it reads request.form sync).
+            preload = "flask.globals" in sys.modules
+        if preload:
+            await request.preload_body()
 
     async def preprocess(self, request: Request, chain: HandlerChain) -> Any:
         """Run the URL value preprocessors and `before_request` hooks; the first non-None value."""

@@ -40,3 +40,34 @@ def unbind(binding: FlaskBinding) -> None:
     if request_token is not None:
         flask_globals._cv_request.reset(request_token)
     flask_globals._cv_app.reset(app_token)
+
+
+_forwarders: dict[str, Any] = {}
+
+
+def forward_flask_signals() -> None:
+    """Send Flask's signal of the same name whenever asyncflask sends one of its own.
+
+    Set up as the app starts serving, for the Flask signals that have receivers then
+    (extensions connect theirs in `init_app`); forwarding to a signal whose receivers have
+    all gone stops at the next start. A signal nobody listens to costs nothing per request.
+    """
+    flask_signals = sys.modules.get("flask.signals")
+    if flask_signals is None:
+        return
+    from . import signals
+
+    for name in signals.__all__:
+        theirs = getattr(flask_signals, name, None)
+        ours = getattr(signals, name)
+        wanted = theirs is not None and bool(getattr(theirs, "receivers", None))
+        if wanted and name not in _forwarders:
+
+            def forward(sender: Any, _theirs: Any = theirs, **kwargs: Any) -> None:
+                _theirs.send(sender, **kwargs)
+
+            forward.forwards_to_flask = True  # type: ignore[attr-defined]
+            ours.connect(forward, weak=False)
+            _forwarders[name] = forward
+        elif not wanted and name in _forwarders:
+            ours.disconnect(_forwarders.pop(name))

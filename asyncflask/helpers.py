@@ -53,7 +53,7 @@ def url_for(
     _anchor: str | None = None,
     _method: str | None = None,
     _scheme: str | None = None,
-    _external: bool = False,
+    _external: bool | None = None,
     **values: Any,
 ) -> str:
     """Build the URL of an endpoint.
@@ -62,9 +62,11 @@ def url_for(
         endpoint: the endpoint name; `".name"` is relative to the current blueprint.
         _anchor: a fragment to append (`#...`).
         _method: pick the rule that serves this method.
-        _scheme: the scheme of an external URL (needs `_external=True`).
+        _scheme: the scheme of the URL; it makes the URL external (with `_external=False`
+            it is a `ValueError`).
         _external: build an absolute URL (scheme and host from the request, or from
-            `PREFERRED_URL_SCHEME` and `SERVER_NAME` outside one).
+            `PREFERRED_URL_SCHEME` and `SERVER_NAME` outside one). `None`, the default, is
+            relative inside a request and absolute outside one (in an app context only).
         **values: the rule's variables; others become the query string.
 
     Returns:
@@ -72,6 +74,7 @@ def url_for(
 
     Raises:
         BuildError: unknown endpoint or missing values.
+        ValueError: `_scheme` given with `_external=False`.
     """
     return build_url(_current_app(), endpoint, values, _anchor, _method, _scheme, _external)
 
@@ -83,9 +86,13 @@ def build_url(
     anchor: str | None = None,
     method: str | None = None,
     scheme: str | None = None,
-    external: bool = False,
+    external: bool | None = None,
 ) -> str:
-    """Build a URL for `app` (the work behind `url_for` and `app.url_for`)."""
+    """Build a URL for `app` (the work behind `url_for` and `app.url_for`).
+
+    `external=None` follows Flask: relative inside a request or websocket, absolute
+    outside one, and absolute whenever a `scheme` is asked for.
+    """
     ctx = _cv_context.get(None)
     request = ctx.request if ctx is not None and ctx.app is app else None
     websocket = ctx.websocket if ctx is not None and ctx.app is app else None
@@ -93,6 +100,8 @@ def build_url(
     if endpoint.startswith("."):
         blueprint = connection.blueprint if connection is not None else None
         endpoint = f"{blueprint}{endpoint}" if blueprint else endpoint[1:]
+    if external is None:
+        external = connection is None or scheme is not None
     if scheme is not None and not external:
         raise ValueError("When specifying '_scheme', '_external' must be True.")
     values = dict(values)

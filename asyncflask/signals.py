@@ -62,5 +62,6 @@ async def send(signal: NamedSignal, sender: Any, **kwargs: Any) -> list[tuple[Ca
         result = receiver(sender, **kwargs)
         if inspect.isawaitable(result):
             result = await result
-        results.append((receiver, result))
+        if not getattr(receiver, "forwards_to_flask", False):  # Flask's signal, sent too
+            results.append((receiver, result))
     return results

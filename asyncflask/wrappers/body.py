@@ -8,24 +8,61 @@ from typing import Any
 
 from starlette.datastructures import FormData
 from starlette.formparsers import MultiPartParser
+from werkzeug.datastructures import CombinedMultiDict, ImmutableMultiDict
 
 
 class Deferred:
     """A body accessor: `await request.form` (Flask's way) or `await request.form()` (Starlette's).
 
-    Nothing is read or created until it is awaited or called.
+    Nothing is read or created until it is awaited or called. Used without `await` before
+    the body was read, it says so, instead of quietly being an empty value.
     """
 
-    __slots__ = ("_load",)
+    __slots__ = ("_load", "_name")
 
-    def __init__(self, load: Callable[[], Awaitable[Any]]) -> None:
+    def __init__(self, load: Callable[[], Awaitable[Any]], name: str) -> None:
         self._load = load
+        self._name = name
 
     def __await__(self) -> Generator[Any, None, Any]:
         return self._load().__await__()
 
     def __call__(self, *args: Any, **kwargs: Any) -> Awaitable[Any]:
         return self._load()
+
+    def _unread(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError(
+            f"request.{self._name} was used without `await` before the body was read. In async code"
+            f" write `await request.{self._name}`. For sync code (a Flask extension reading"
+            " request.form), set PRELOAD_BODY = True, and form bodies are read before the hooks run."
+        )
+
+    __getattr__ = __getitem__ = __contains__ = __iter__ = __len__ = __bytes__ = _unread
+
+
+class _Ready:
+    """Makes an already-read body value awaitable too, so `await request.form` still works."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        return self
+        yield  # a generator: awaiting it finishes at once with the value itself
+
+    def __call__(self) -> Any:  # Starlette's `await request.form()`
+        return self
+
+
+class ReadyMultiDict(_Ready, ImmutableMultiDict[str, Any]):  # type: ignore[misc]
+    """`request.form` / `files` once read: a MultiDict usable with or without `await`."""
+
+
+class ReadyCombinedMultiDict(_Ready, CombinedMultiDict[str, Any]):  # type: ignore[misc]
+    """`request.values` once the form is read: usable with or without `await`."""
+
+
+class ReadyBytes(_Ready, bytes):
+    """`request.data` once read: bytes usable with or without `await`."""
 
 
 class BodyStream:

@@ -26,7 +26,14 @@ from ..exceptions import (
     SecurityError,
     UnsupportedMediaType,
 )
-from .body import BodyStream, CompleteMultiPartParser, Deferred
+from .body import (
+    BodyStream,
+    CompleteMultiPartParser,
+    Deferred,
+    ReadyBytes,
+    ReadyCombinedMultiDict,
+    ReadyMultiDict,
+)
 from .files import FileStorage
 
 if TYPE_CHECKING:
@@ -440,8 +447,10 @@ class Request(HTTPConnection, _SansIORequest):
 
     @property
     def data(self) -> Any:
-        """Awaitable: the body as bytes."""
-        return Deferred(self.get_data)
+        """Awaitable: the body as bytes (once read, plain bytes too)."""
+        if self._cached_data is not None:
+            return ReadyBytes(self._cached_data)
+        return Deferred(self.get_data, "data")
 
     async def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
         """Parse the body as JSON.
@@ -493,7 +502,7 @@ class Request(HTTPConnection, _SansIORequest):
     @property
     def json(self) -> Any:
         """Awaitable: the body parsed as JSON (see `get_json`); Starlette's `json()` works too."""
-        return Deferred(self.get_json)
+        return Deferred(self.get_json, "json")
 
     async def _load_form(self) -> None:
         if self._form is not None:
@@ -548,8 +557,8 @@ class Request(HTTPConnection, _SansIORequest):
                 raise RequestEntityTooLarge(
                     f"Too many form parts; the limit is {max_parts} (MAX_FORM_PARTS)."
                 )
-        self._form = ImmutableMultiDict(fields)
-        self._files = ImmutableMultiDict(files)
+        self._form = ReadyMultiDict(fields)
+        self._files = ReadyMultiDict(files)
 
     async def _get_form(self) -> ImmutableMultiDict[str, str]:
         await self._load_form()
@@ -568,18 +577,35 @@ class Request(HTTPConnection, _SansIORequest):
 
     @property
     def form(self) -> Any:
-        """Awaitable: the form fields (URL-encoded or multipart); Starlette's `form()` works too."""
-        return Deferred(self._get_form)
+        """Awaitable: the form fields (URL-encoded or multipart); Starlette's `form()` works too.
+
+        Once the form has been read (awaited once, or preloaded by `PRELOAD_BODY`), it is
+        also a plain MultiDict, for sync code.
+        """
+        if self._form is not None:
+            return self._form
+        return Deferred(self._get_form, "form")
 
     @property
     def files(self) -> Any:
-        """Awaitable: the uploaded files of a multipart form."""
-        return Deferred(self._get_files)
+        """Awaitable: the uploaded files of a multipart form (once read, a plain MultiDict too)."""
+        if self._files is not None:
+            return self._files
+        return Deferred(self._get_files, "files")
 
     @property
     def values(self) -> Any:
-        """Awaitable: `args` and `form` combined (`args` first)."""
-        return Deferred(self._get_values)
+        """Awaitable: `args` and `form` combined (`args` first); once read, a plain one too."""
+        if self.method == "GET":
+            return ReadyCombinedMultiDict([self.args])
+        if self._form is not None:
+            return ReadyCombinedMultiDict([self.args, self._form])
+        return Deferred(self._get_values, "values")
+
+    async def preload_body(self) -> None:
+        """Read a form body now, so sync code can use `form`, `files` and `values`."""
+        if self.mimetype in _FORM_TYPES:
+            await self._load_form()
 
     async def close(self) -> None:
         """Release uploaded files."""

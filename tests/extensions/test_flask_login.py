@@ -18,7 +18,8 @@ from flask_login import (  # noqa: E402
     logout_user,
 )
 
-from asyncflask import AsyncFlask, request  # noqa: E402
+from asyncflask import AsyncFlask, request, signals  # noqa: E402
+from asyncflask.flask_context import forward_flask_signals  # noqa: E402
 
 
 class User(UserMixin):
@@ -145,3 +146,36 @@ async def test_flask_globals_are_asyncflask_objects() -> None:
         assert flask.current_app._get_current_object() is app  # type: ignore[attr-defined]
         assert not flask.has_request_context()
     assert not flask.has_app_context()
+
+
+async def test_flasks_signals_fire_for_asyncflask_requests() -> None:
+    import flask
+
+    app = AsyncFlask(__name__)
+
+    @app.get("/")
+    async def index() -> str:
+        from asyncflask import render_template_string
+
+        return await render_template_string("hi {{ who }}", who="there")
+
+    seen: list[str] = []
+
+    def on_started(sender: Any, **extra: Any) -> None:
+        seen.append(f"started {sender is app}")
+
+    def on_rendered(sender: Any, template: Any, context: Any, **extra: Any) -> None:
+        seen.append(f"rendered {context['who']}")
+
+    flask.request_started.connect(on_started)
+    flask.template_rendered.connect(on_rendered)
+    try:
+        async with app.test_client() as client:
+            assert (await client.get("/")).text == "hi there"
+    finally:
+        flask.request_started.disconnect(on_started)
+        flask.template_rendered.disconnect(on_rendered)
+        # What the next app's start would do: forwarding to receiver-less signals stops.
+        forward_flask_signals()
+    assert seen == ["started True", "rendered there"]
+    assert not any(getattr(r, "forwards_to_flask", False) for r in signals.request_started.receivers.values())
