@@ -532,30 +532,41 @@ class AsyncFlask(AppMethods, InstanceMixin, TemplatingMixin, Scaffold):
 
     def run(
         self,
-        host: str = "127.0.0.1",
-        port: int = 5000,
+        host: str | None = None,
+        port: int | None = None,
         debug: bool | None = None,
-        **uvicorn_options: Any,
+        load_dotenv: bool = True,
+        **options: Any,
     ) -> None:
         """Serve the app with uvicorn (for development; production runs `uvicorn module:app`).
 
         Args:
-            host: the interface to listen on.
-            port: the port.
+            host: the interface to listen on (default: `SERVER_NAME`'s host, else 127.0.0.1).
+            port: the port (default: `SERVER_NAME`'s port, else 5000).
             debug: turn debug mode on or off.
-            **uvicorn_options: passed to `uvicorn.run`.
+            load_dotenv: load `.env` and `.asyncflaskenv` first (needs python-dotenv).
+            **options: `use_reloader` (default: on in debug mode, when the app can be imported
+                again by name), `ssl_context=(certfile, keyfile)`, or options of `uvicorn.run`.
+                Werkzeug's other server options raise a `TypeError` naming what to use.
         """
         import uvicorn
 
+        from .cli import _get_load_dotenv
+        from .cli import load_dotenv as load_env_files
+        from .serving import run_options, split_server_name
+
+        if _get_load_dotenv(load_dotenv):
+            load_env_files()
+            if "ASYNCFLASK_DEBUG" in os.environ:
+                self.debug = bool(get_debug_flag())
         if debug is not None:
-            self.debug = debug
-        options: dict[str, Any] = {
-            "lifespan": "on",
-            "log_level": "debug" if self.debug else "info",
-            **self.server_options(),
-        }
-        options.update(uvicorn_options)
-        uvicorn.run(self, host=host, port=port, **options)
+            self.debug = bool(debug)
+        server_host, server_port = split_server_name(self.config.get("SERVER_NAME"))
+        host = host or server_host or "127.0.0.1"
+        if port is None:
+            port = server_port if server_port is not None else 5000
+        target, uvicorn_options = run_options(self, options)
+        uvicorn.run(target, host=host, port=int(port), **uvicorn_options)
 
     def server_options(self) -> dict[str, Any]:
         """Uvicorn settings that bound what one client can make the server hold.

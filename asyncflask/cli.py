@@ -813,6 +813,31 @@ def _load_app_for_uvicorn() -> AsyncFlask:
     return ScriptInfo(app_import_path=os.environ.get(_UVICORN_APP_ENV) or None).load_app()
 
 
+def _validate_cert(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """`--cert`: an existing file; Werkzeug's `adhoc` is refused with how to make one."""
+    if value is None:
+        return None
+    if value == "adhoc":
+        raise click.BadParameter(
+            "'adhoc' certificates are not supported. Make a certificate and key, for example"
+            " with 'openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem"
+            " -days 365 -subj /CN=localhost', and pass '--cert cert.pem --key key.pem'.",
+            ctx,
+            param,
+        )
+    return cast(str, click.Path(exists=True, dir_okay=False, resolve_path=True).convert(value, param, ctx))
+
+
+def _validate_key(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """`--key` and `--cert` go together, as in Flask (`--cert` is parsed first)."""
+    cert = ctx.params.get("cert")
+    if value is not None and not cert:
+        raise click.BadParameter('"--cert" must also be specified.', ctx, param)
+    if value is None and cert:
+        raise click.BadParameter('Required when using "--cert".', ctx, param)
+    return value
+
+
 @click.command("run", short_help="Run a development server.")
 @click.option("--host", "-h", default="127.0.0.1", show_default=True, help="The interface to bind to.")
 @click.option("--port", "-p", default=5000, show_default=True, help="The port to bind to.")
@@ -835,6 +860,18 @@ def _load_app_for_uvicorn() -> AsyncFlask:
     default=None,
     help="Uvicorn's log level.",
 )
+@click.option(
+    "--cert",
+    is_eager=True,
+    callback=_validate_cert,
+    help="A certificate file, to serve HTTPS (with --key).",
+)
+@click.option(
+    "--key",
+    type=click.Path(exists=True, dir_okay=False, resolve_path=True),
+    callback=_validate_key,
+    help="The private key file of --cert.",
+)
 @pass_script_info
 def run_command(
     info: ScriptInfo,
@@ -844,6 +881,8 @@ def run_command(
     debug: bool | None,
     workers: int,
     log_level: str | None,
+    cert: str | None,
+    key: str | None,
 ) -> None:
     """Serve the app with uvicorn.
 
@@ -868,12 +907,15 @@ def run_command(
     options = app.server_options()
     if log_level is not None:
         options["log_level"] = log_level
+    if cert is not None:
+        options.update(ssl_certfile=cert, ssl_keyfile=key)
 
     click.echo(f" * Serving AsyncFlask app '{info.app_import_path or app.name}'")
     click.echo(f" * Debug mode: {'on' if debug else 'off'}")
 
     if in_process:
-        app.run(host=host, port=port, debug=debug, **options)
+        # The command line has already loaded the dotenv files and chosen the reloader.
+        app.run(host=host, port=port, debug=debug, load_dotenv=False, use_reloader=False, **options)
         return
 
     import uvicorn

@@ -14,6 +14,7 @@ from jinja2 import BaseLoader, FileSystemLoader, Template, TemplateNotFound, Tem
 from . import signals
 from .globals import _cv_context, g, request, session
 from .scaffold import registering, setupmethod
+from .sync_render import sync_twin, watch_registries
 
 if TYPE_CHECKING:
     from .app import AsyncFlask
@@ -80,6 +81,8 @@ def create_environment(app: AsyncFlask) -> Environment:
         session=session,
         g=g,
     )
+    # Counted, so the sync rendering path knows when to look for async callables again.
+    watch_registries(env)
     # Looked up per call, so `tojson` follows a provider replaced after the environment exists.
     env.policies["json.dumps_function"] = lambda obj, **kwargs: app.json.dumps(obj, **kwargs)
     return env
@@ -130,6 +133,13 @@ class DispatchingLoader(BaseLoader):
         folders = self.folders()
         if self.app.config["EXPLAIN_TEMPLATE_LOADING"]:
             return self._get_source_explained(environment, template, folders)
+        return self.get_source_quietly(environment, template, folders)
+
+    def get_source_quietly(
+        self, environment: jinja2.Environment, template: str, folders: list[tuple[str, str]] | None = None
+    ) -> tuple[str, str | None, Callable[[], bool] | None]:
+        """`get_source` without explaining (the sync twin of a template that was just found)."""
+        folders = self.folders() if folders is None else folders
         for _, folder in folders:
             try:
                 return self._loader(folder).get_source(environment, template)
@@ -400,7 +410,11 @@ async def _render(
     if signals.before_render_template.receivers:
         await signals.send(signals.before_render_template, app, template=template, context=context)
     if not stream:
-        rendered = await template.render_async(context)
+        twin = sync_twin(app, template, context)
+        if twin is not None:
+            rendered = twin.render(context)
+        else:
+            rendered = await template.render_async(context)
         if signals.template_rendered.receivers:
             await signals.send(signals.template_rendered, app, template=template, context=context)
         return rendered

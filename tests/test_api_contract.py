@@ -120,7 +120,8 @@ def test_blueprint_constructor_takes_the_options_in_the_listed_order() -> None:
 
 def test_run_defaults() -> None:
     run = params(AsyncFlask.run)
-    assert (run["host"], run["port"], run["debug"]) == ("127.0.0.1", 5000, None)
+    # Flask's signature: None picks SERVER_NAME's host and port, else 127.0.0.1:5000.
+    assert (run["host"], run["port"], run["debug"], run["load_dotenv"]) == (None, None, None, True)
 
 
 def test_url_for_keywords() -> None:

@@ -1205,7 +1205,14 @@ def test_run_calls_app_run(
     [(kind, app, kwargs)] = served
     assert kind == "app.run"
     assert app is sys.modules["app_attr"].app
-    assert kwargs == {"host": "127.0.0.1", "port": 5000, "debug": False, **LIMITS}
+    assert kwargs == {
+        "host": "127.0.0.1",
+        "port": 5000,
+        "debug": False,
+        "load_dotenv": False,
+        "use_reloader": False,
+        **LIMITS,
+    }
 
 
 def test_run_options(
@@ -1232,7 +1239,15 @@ def test_run_options(
     [(kind, app, kwargs)] = served
     assert kind == "app.run"
     assert app.debug is True
-    assert kwargs == {"host": "0.0.0.0", "port": 8001, "debug": True, "log_level": "warning", **LIMITS}
+    assert kwargs == {
+        "host": "0.0.0.0",
+        "port": 8001,
+        "debug": True,
+        "load_dotenv": False,
+        "use_reloader": False,
+        "log_level": "warning",
+        **LIMITS,
+    }
     assert os.environ["ASYNCFLASK_DEBUG"] == "1"
 
 

@@ -1027,16 +1027,21 @@ async def test_app_url_for_outside_a_request() -> None:
     app.config.update(SERVER_NAME="example.com", PREFERRED_URL_SCHEME="https", APPLICATION_ROOT="/root")
     assert app.url_for("user", name="a", _external=True) == "https://example.com/root/user/a"
     assert app.url_for("user", name="a", _scheme="http", _external=True) == "http://example.com/root/user/a"
-    # Relative by default, as the contract's `_external=False` says.
-    assert app.url_for("user", name="a") == "/root/user/a"
+    # Outside a request the default is absolute, as in Flask; `_scheme` alone implies it.
+    assert app.url_for("user", name="a") == "https://example.com/root/user/a"
+    assert app.url_for("user", name="a", _scheme="http") == "http://example.com/root/user/a"
+    assert app.url_for("user", name="a", _external=False) == "/root/user/a"
 
 
 async def test_app_url_for_without_server_name_is_a_runtime_error() -> None:
     app = build_app()
     with pytest.raises(RuntimeError, match="SERVER_NAME"):
         app.url_for("index", _external=True)
-    # A relative URL needs no server name.
-    assert app.url_for("index") == "/"
+    # The default is absolute here, so it needs the server name too.
+    with pytest.raises(RuntimeError, match="SERVER_NAME"):
+        app.url_for("index")
+    # An explicitly relative URL needs no server name.
+    assert app.url_for("index", _external=False) == "/"
 
 
 async def test_url_for_in_an_app_context() -> None:
@@ -1044,7 +1049,8 @@ async def test_url_for_in_an_app_context() -> None:
     app.config["SERVER_NAME"] = "localhost:5000"
     async with app.app_context():
         assert asyncflask.url_for("user", name="a", _external=True) == "http://localhost:5000/user/a"
-        assert asyncflask.url_for("user", name="a") == "/user/a"
+        assert asyncflask.url_for("user", name="a") == "http://localhost:5000/user/a"
+        assert asyncflask.url_for("user", name="a", _external=False) == "/user/a"
     with pytest.raises(RuntimeError, match="outside of application context"):
         url_for("index")
 
