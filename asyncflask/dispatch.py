@@ -122,6 +122,7 @@ class RequestHandler:
         # Whether a subclass overrides a pipeline method (then requests go through them).
         self._via_methods = overrides_pipeline(type(app))
         self._custom_teardown = overrides_teardown(type(app))
+        self._preload: bool | None = None  # `PRELOAD_BODY`, read again when serving starts
 
     # -- precomputation -----------------------------------------------------------------------
 
@@ -136,6 +137,7 @@ class RequestHandler:
         self.app.url_map.server_name = self.app.config["SERVER_NAME"]
         for endpoint in [None, *self.app.view_functions]:
             self.chain_for(endpoint)
+        self._preload = self.app.config["PRELOAD_BODY"]
         flask_context.forward_flask_signals()
 
     def chain_for(self, endpoint: str | None) -> HandlerChain:
@@ -245,7 +247,9 @@ class RequestHandler:
         """Run the Flask pipeline for a bound request and send the response."""
         app = self.app
         chain = self.chain_for(ctx.rule.endpoint if ctx.rule is not None else None)
-        ctx.push()
+        # `ctx.push()`, inlined: this runs for every request.
+        ctx._tokens.append(_cv_context.set(ctx))
+        ctx._flask_bindings.append(flask_context.bind(ctx) if "flask.globals" in sys.modules else None)
         error: BaseException | None = None
         try:
             if signals.appcontext_pushed.receivers:
@@ -304,8 +308,12 @@ class RequestHandler:
         # `full_dispatch_request` and the methods it calls, inlined (nothing is overridden).
         try:
             rv = None
-            if request.method in _BODY_METHODS:
-                await self.preload_body(request)
+            if (  # `preload_body`, inlined
+                self._preload is not False
+                and request.method in _BODY_METHODS
+                and (self._preload or "flask.globals" in sys.modules)
+            ):
+                await request.preload_body()
             if chain.url_value_preprocessors or chain.before_request:
                 rv = await self.preprocess(request, chain)
             if rv is None:
@@ -327,12 +335,16 @@ class RequestHandler:
         return await ensure_async(method)(*args)
 
     async def preload_body(self, request: Request) -> None:
-        """Read a form body before the hooks when `PRELOAD_BODY` says so, for sync code."""
-        preload = self.app.config["PRELOAD_BODY"]
-        if preload is None:
-            # Automatic: on once a Flask extension is in use (it reads request.form sync).
-            preload = "flask.globals" in sys.modules
-        if preload:
+        """Read a form body before the hooks when `PRELOAD_BODY` says so, for sync code.
+
+        `None` (the default) means: once a Flask extension is in use, since those read
+        `request.form` without `await`. `_full_dispatch` inlines this test.
+        """
+        if (
+            self._preload is not False
+            and request.method in _BODY_METHODS
+            and (self._preload or "flask.globals" in sys.modules)
+        ):
             await request.preload_body()
 
     async def preprocess(self, request: Request, chain: HandlerChain) -> Any:

@@ -20,6 +20,7 @@ from werkzeug.utils import get_content_type
 from .headers import HeaderAccessors, HeadersInput, SafeHeaders, check_header, encode_headers
 
 if TYPE_CHECKING:
+    from starlette.background import BackgroundTask
     from starlette.datastructures import Headers as StarletteHeaders
 
 __all__ = ["Response", "SafeHeaders", "content_type_for"]
@@ -91,6 +92,11 @@ class Response(HeaderAccessors, StarletteResponse):  # type: ignore[misc]
 
     default_mimetype: str | None = "text/html"
     charset = "utf-8"
+    # Defaults for what most responses never change (the fast path sets none of them).
+    background: BackgroundTask | None = None
+    direct_passthrough = False
+    _stream: Iterable[Any] | AsyncIterable[Any] | None = None
+    _on_close: tuple[Callable[[], Any], ...] = ()
     autocorrect_location_header = False
     automatically_set_content_length = True
     implicit_sequence_conversion = True
@@ -104,14 +110,18 @@ class Response(HeaderAccessors, StarletteResponse):  # type: ignore[misc]
         content_type: str | None = None,
         direct_passthrough: bool = False,
     ) -> None:
-        self.background = None
-        self.direct_passthrough = direct_passthrough
-        self._headers = None
-        self._on_close: list[Callable[[], Any]] = []
-        self.status = 200 if status is None else status
-        self._set_body(body)
-        raw = encode_headers(headers)
-        names = {key for key, _ in raw}
+        if direct_passthrough:
+            self.direct_passthrough = True
+        if status is None or status == 200:
+            self._status_code, self._status = 200, "200 OK"  # the common case, without parsing
+        else:
+            self.status = status
+        if type(body) is bytes:
+            self.body, self._stream = body, None
+        else:
+            self._set_body(body)
+        raw = encode_headers(headers) if headers else []
+        names = {key for key, _ in raw} if raw else ()
         if b"content-type" not in names:
             if content_type is None:
                 mimetype = mimetype or self.default_mimetype
@@ -119,7 +129,8 @@ class Response(HeaderAccessors, StarletteResponse):  # type: ignore[misc]
             if content_type is not None:
                 check_header("content-type", content_type)
                 raw.append((b"content-type", content_type.encode("latin-1")))
-        if self._stream is None and b"content-length" not in names and self._may_have_body():
+        code = self._status_code
+        if self._stream is None and b"content-length" not in names and not (code < 200 or code in (204, 304)):
             raw.append((b"content-length", str(len(self.body)).encode("latin-1")))
         self._raw = raw
 
@@ -127,7 +138,7 @@ class Response(HeaderAccessors, StarletteResponse):  # type: ignore[misc]
         return not (self.status_code < 200 or self.status_code in (204, 304))
 
     def _set_body(self, body: Any) -> None:
-        self._stream: Iterable[Any] | AsyncIterable[Any] | None = None
+        self._stream = None
         if body is None:
             self.body = b""
         elif isinstance(body, bytes):
@@ -153,15 +164,10 @@ class Response(HeaderAccessors, StarletteResponse):  # type: ignore[misc]
 
         The per-request fast path for `str` views and JSON; `content_type` must be trusted.
         """
-        response = cls.__new__(cls)
-        response.background = None
-        response.direct_passthrough = False
+        response = cls.__new__(cls)  # the rest are class defaults
         response._status_code = 200
         response._status = "200 OK"
-        response._stream = None
-        response._on_close = []
         response.body = body
-        response._headers = None
         response._raw = [
             (b"content-type", content_type),
             (b"content-length", str(len(body)).encode("latin-1")),
@@ -294,7 +300,7 @@ class Response(HeaderAccessors, StarletteResponse):  # type: ignore[misc]
 
     def call_on_close(self, func: Callable[[], Any]) -> Callable[[], Any]:
         """Call `func` once the response has been sent (or closed); returns it (a decorator)."""
-        self._on_close.append(func)
+        self._on_close = (*self._on_close, func)
         return func
 
     def close(self) -> None:
@@ -302,7 +308,7 @@ class Response(HeaderAccessors, StarletteResponse):  # type: ignore[misc]
         close = getattr(self._stream, "close", None)
         if close is not None and not hasattr(self._stream, "aclose"):
             close()
-        callbacks, self._on_close = self._on_close, []
+        callbacks, self._on_close = self._on_close, ()
         for func in callbacks:
             func()
 
@@ -412,13 +418,20 @@ class Response(HeaderAccessors, StarletteResponse):  # type: ignore[misc]
         return True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self._stream is None and not self._on_close and self.background is None:
+            if scope["type"] == "http":
+                # Starlette's two messages, sent directly: every plain response comes this way.
+                raw = self._raw if self._headers is None else self._headers.raw
+                await send({"type": "http.response.start", "status": self._status_code, "headers": raw})
+                await send({"type": "http.response.body", "body": self.body})
+                return
         try:
             if self._stream is None:
                 await super().__call__(scope, receive, send)
             else:
                 await self._send_stream(scope, receive, send)
         finally:
-            callbacks, self._on_close = self._on_close, []
+            callbacks, self._on_close = self._on_close, ()
             for func in callbacks:
                 await run_in_threadpool(func)
 
