@@ -11,9 +11,7 @@ if TYPE_CHECKING:
 
 __all__ = ["app_import_string", "run_options", "split_server_name"]
 
-_SAME_AS_DEBUGGER = (
-    "asyncflask has no interactive debugger; debug mode shows the traceback on the 500 page."
-)
+_SAME_AS_DEBUGGER = "asyncflask has no interactive debugger; debug mode shows the traceback on the 500 page."
 
 # Werkzeug's `run_simple` options, with what to use under uvicorn instead.
 _WERKZEUG_ONLY: dict[str, str] = {
@@ -22,8 +20,7 @@ _WERKZEUG_ONLY: dict[str, str] = {
         " run in worker threads."
     ),
     "processes": (
-        "use `asyncflask run --workers N` (uvicorn's `workers`, which needs the app as an"
-        " import string)."
+        "use `asyncflask run --workers N` (uvicorn's `workers`, which needs the app as an import string)."
     ),
     "use_debugger": _SAME_AS_DEBUGGER,
     "use_evalex": _SAME_AS_DEBUGGER,
@@ -37,8 +34,7 @@ _WERKZEUG_ONLY: dict[str, str] = {
         "it does not apply: uvicorn always catches what a request raises and answers 500."
     ),
     "request_handler": (
-        "it does not apply: uvicorn's `http` option picks the HTTP implementation"
-        " ('h11' or 'httptools')."
+        "it does not apply: uvicorn's `http` option picks the HTTP implementation ('h11' or 'httptools')."
     ),
     "static_files": (
         "it does not apply: serve files from the app's or a blueprint's `static_folder`, or"
