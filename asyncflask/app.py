@@ -532,8 +532,8 @@ class AsyncFlask(AppMethods, InstanceMixin, TemplatingMixin, Scaffold):
 
     def run(
         self,
-        host: str | None = None,
-        port: int | None = None,
+        host: str = "127.0.0.1",
+        port: int = 5000,
         debug: bool | None = None,
         load_dotenv: bool = True,
         **options: Any,
@@ -541,8 +541,8 @@ class AsyncFlask(AppMethods, InstanceMixin, TemplatingMixin, Scaffold):
         """Serve the app with uvicorn (for development; production runs `uvicorn module:app`).
 
         Args:
-            host: the interface to listen on (default: `SERVER_NAME`'s host, else 127.0.0.1).
-            port: the port (default: `SERVER_NAME`'s port, else 5000).
+            host: the interface to listen on.
+            port: the port.
             debug: turn debug mode on or off.
             load_dotenv: load `.env` and `.asyncflaskenv` first (needs python-dotenv).
             **options: `use_reloader` (default: on in debug mode, when the app can be imported
@@ -553,7 +553,7 @@ class AsyncFlask(AppMethods, InstanceMixin, TemplatingMixin, Scaffold):
 
         from .cli import _get_load_dotenv
         from .cli import load_dotenv as load_env_files
-        from .serving import run_options, split_server_name
+        from .serving import run_options
 
         if _get_load_dotenv(load_dotenv):
             load_env_files()
@@ -561,10 +561,6 @@ class AsyncFlask(AppMethods, InstanceMixin, TemplatingMixin, Scaffold):
                 self.debug = bool(get_debug_flag())
         if debug is not None:
             self.debug = bool(debug)
-        server_host, server_port = split_server_name(self.config.get("SERVER_NAME"))
-        host = host or server_host or "127.0.0.1"
-        if port is None:
-            port = server_port if server_port is not None else 5000
         target, uvicorn_options = run_options(self, options)
         uvicorn.run(target, host=host, port=int(port), **uvicorn_options)
 

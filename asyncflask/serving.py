@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .app import AsyncFlask
 
-__all__ = ["app_import_string", "run_options", "split_server_name"]
+__all__ = ["app_import_string", "run_options"]
 
 _SAME_AS_DEBUGGER = "asyncflask has no interactive debugger; debug mode shows the traceback on the 500 page."
 
@@ -47,14 +47,6 @@ _ADHOC_HINT = (
     " `openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 365"
     " -subj /CN=localhost`, and pass ssl_context=('cert.pem', 'key.pem')."
 )
-
-
-def split_server_name(server_name: str | None) -> tuple[str | None, int | None]:
-    """The host and port a `SERVER_NAME` such as `example.com:8080` names (`None` where absent)."""
-    if not server_name:
-        return None, None
-    host, _, port = server_name.partition(":")
-    return host or None, int(port) if port.isdigit() else None
 
 
 def _ssl_options(ssl_context: Any) -> dict[str, Any]:

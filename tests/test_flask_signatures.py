@@ -227,8 +227,16 @@ def make_app(**config: Any) -> AsyncFlask:
     return app
 
 
-def test_run_signature_is_flasks() -> None:
-    assert parameters(AsyncFlask.run) == parameters(flask.Flask.run)
+def test_run_signature_is_flasks_with_the_contracts_defaults() -> None:
+    # Flask's names and order; host and port default to what Flask falls back to.
+    ours, theirs = parameters(AsyncFlask.run), parameters(flask.Flask.run)
+    assert [(name, kind) for name, kind, _ in ours] == [(name, kind) for name, kind, _ in theirs]
+    defaults = {name: default for name, _, default in ours}
+    assert defaults == {
+        **{name: default for name, _, default in theirs},
+        "host": "127.0.0.1",
+        "port": 5000,
+    }
 
 
 def test_run_defaults(served: list[tuple[Any, dict[str, Any]]]) -> None:
@@ -240,21 +248,17 @@ def test_run_defaults(served: list[tuple[Any, dict[str, Any]]]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("server_name", "arguments", "expected"),
+    ("arguments", "expected"),
     [
-        ("example.test:8123", {}, ("example.test", 8123)),
-        ("example.test", {}, ("example.test", 5000)),
-        ("example.test:8123", {"host": "0.0.0.0", "port": 9000}, ("0.0.0.0", 9000)),
-        (None, {"port": 0}, ("127.0.0.1", 0)),
+        ({}, ("127.0.0.1", 5000)),
+        ({"host": "0.0.0.0", "port": 9000}, ("0.0.0.0", 9000)),
+        ({"port": 0}, ("127.0.0.1", 0)),
     ],
 )
-def test_run_host_and_port_from_server_name(
-    served: list[tuple[Any, dict[str, Any]]],
-    server_name: str | None,
-    arguments: dict[str, Any],
-    expected: tuple[str, int],
+def test_run_host_and_port(
+    served: list[tuple[Any, dict[str, Any]]], arguments: dict[str, Any], expected: tuple[str, int]
 ) -> None:
-    make_app(SERVER_NAME=server_name).run(**arguments)
+    make_app().run(**arguments)
     assert (served[0][1]["host"], served[0][1]["port"]) == expected
 
 
