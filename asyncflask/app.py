@@ -376,7 +376,7 @@ class AsyncFlask(AppMethods, InstanceMixin, TemplatingMixin, Scaffold):
         self._got_first_request = True
         self._handler.prepare()
         try:
-            async with self.app_context():
+            async with self._serving_context():
                 for func in self.before_serving_funcs:
                     await ensure_async(func)()
                 for gen_func in self.while_serving_gens:
@@ -393,7 +393,7 @@ class AsyncFlask(AppMethods, InstanceMixin, TemplatingMixin, Scaffold):
         """Stop serving: wait for background tasks, then finish `while_serving` and run
         `after_serving` (so tasks still have what those close)."""
         await self._handler.wait_background(float(self.config["BACKGROUND_TASK_SHUTDOWN_TIMEOUT"]))
-        async with self.app_context():
+        async with self._serving_context():
             while self._serving_gens:
                 gen = self._serving_gens.pop()
                 try:
@@ -420,6 +420,11 @@ class AsyncFlask(AppMethods, InstanceMixin, TemplatingMixin, Scaffold):
     def app_context(self) -> AppContext:
         """A new app context: `async with app.app_context():`."""
         return AppContext(self)
+
+    def _serving_context(self) -> AppContext:
+        ctx = AppContext(self)
+        ctx._served = True  # lifespan work runs while requests may be served
+        return ctx
 
     def test_request_context(
         self,

@@ -84,6 +84,7 @@ class AppContext:
     __slots__ = (
         "_after_request_functions",
         "_flask_bindings",
+        "_served",
         "_session",
         "_tokens",
         "_sync_worker",
@@ -111,6 +112,9 @@ class AppContext:
         self._after_request_functions: list[Callable[[Response], Any]] = []
         self.background_tasks: list[tuple[Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = []
         self._tokens: list[Token[AppContext]] = []
+        #: Run by the framework (a request, websocket, background task, lifespan) rather than
+        #: pushed by the app's own code (a test, a CLI command).
+        self._served = False
         self._flask_bindings: list[flask_context.FlaskBinding | None] = []
         self._torn_down = False
         self._sync_worker: WorkerThread | None = None
@@ -170,7 +174,12 @@ class AppContext:
 
         Every sync hook, view and teardown function of one request runs on the same thread,
         so thread-bound resources kept in `g` (a `sqlite3` connection) work across them.
+        In a context the app's own code pushed (`async with app.app_context():` in a test or
+        a command), they run right here instead, on the thread of that code, as in Flask:
+        what it opened there (`get_db()`) is closed there by the teardown functions.
         """
+        if not self._served:
+            return func(*args, **kwargs)
         worker = self._sync_worker
         if worker is None:
             worker = await threads.borrow()
@@ -212,6 +221,7 @@ class AppContext:
         after the response; after-request functions stay with the original.
         """
         other = AppContext(self.app, self.request, self.websocket)
+        other._served = self._served
         other.g = self.g
         other.rule = self.rule
         other._session = self._session

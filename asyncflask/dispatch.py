@@ -212,6 +212,7 @@ class RequestHandler:
         app = self.app
         request = app.request_class(scope, receive, app)
         ctx = AppContext(app, request)
+        ctx._served = True
         self.bind_request(ctx, request)
         if isinstance(request.routing_exception, NotFound) and await self.delegate(scope, receive, send):
             return
@@ -237,6 +238,7 @@ class RequestHandler:
         app = self.app
         request = app.request_class(scope, receive, app)
         ctx = AppContext(app, request)
+        ctx._served = True
         request.url_rule = ctx.rule = scope["route"]
         request.view_args = dict(scope.get("path_params", {}))
         await self.serve(ctx, request, scope, receive, send)
@@ -596,7 +598,9 @@ class RequestHandler:
         app = self.app
 
         async def run() -> None:
-            async with app.app_context():
+            ctx = app.app_context()
+            ctx._served = True
+            async with ctx:
                 try:
                     await ensure_async(func)(*args, **kwargs)
                 except Exception:

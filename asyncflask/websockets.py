@@ -236,6 +236,7 @@ async def serve_websocket(handler: RequestHandler, scope: Scope, receive: Receiv
     app = handler.app
     websocket = Websocket(scope, receive, send, app)
     ctx = AppContext(app, websocket=websocket)
+    ctx._served = True
     try:
         host = websocket.host if app.config["TRUSTED_HOSTS"] is not None or app.url_map.needs_host else None
         rule, view_args = app.url_map.match(websocket.path, "GET", host, websocket=True)

@@ -157,3 +157,25 @@ async def test_a_sync_error_reaches_the_error_handler_from_the_same_thread() -> 
         response = await client.get("/")
     assert (response.status_code, response.text) == (400, "handled bad")
     assert len(set(idents)) == 1
+
+
+async def test_a_context_pushed_by_code_runs_sync_functions_on_the_callers_thread() -> None:
+    import sqlite3
+    import threading
+
+    from asyncflask import AsyncFlask, g
+
+    app = AsyncFlask(__name__)
+    threads_seen: list[int] = []
+
+    @app.teardown_appcontext
+    def close_db(exc: BaseException | None) -> None:
+        threads_seen.append(threading.get_ident())
+        db = g.pop("db", None)
+        if db is not None:
+            db.close()  # a sqlite3 connection can only be closed on the thread that opened it
+
+    async with app.app_context():
+        g.db = sqlite3.connect(":memory:")
+        assert g.db.execute("select 1").fetchone() == (1,)
+    assert threads_seen == [threading.get_ident()]
