@@ -14,6 +14,7 @@ from .exceptions import abort
 from .globals import _cv_context
 from .routing import BuildError
 from .sending import send_file, send_from_directory
+from .threads import also_sync
 
 if TYPE_CHECKING:
     from .app import AsyncFlask
@@ -183,6 +184,7 @@ def build_redirect(location: str, code: int, Response: type[Response]) -> Respon
     return Response(body, status=code, headers={"Location": target})
 
 
+@also_sync
 async def make_response(*args: Any) -> Any:
     """A response object from view-style return values, to add headers before returning it.
 
@@ -215,6 +217,7 @@ def _connection_context(name: str) -> tuple[AppContext, Any]:
     return ctx, connection
 
 
+@also_sync
 async def flash(message: str, category: str = "message") -> None:
     """Store a message in the session for a later request to show (`get_flashed_messages`).
 

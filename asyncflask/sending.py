@@ -35,6 +35,7 @@ from werkzeug.datastructures import Headers as WerkzeugHeaders
 
 from .exceptions import NotFound, PreconditionFailed, RequestedRangeNotSatisfiable, error_response
 from .globals import _cv_context
+from .threads import also_sync
 from .wrappers import content_type_for
 
 __all__ = ["safe_join", "send_file", "send_from_directory"]
@@ -94,6 +95,7 @@ def safe_join(directory: str | os.PathLike[str], *paths: str) -> str | None:
     return posixpath.join(*parts)
 
 
+@also_sync
 async def send_file(
     path_or_file: str | os.PathLike[str] | IO[bytes],
     mimetype: str | None = None,
@@ -166,6 +168,7 @@ async def send_file(
         raise
 
 
+@also_sync
 async def send_from_directory(
     directory: str | os.PathLike[str], path: str, **kwargs: Any
 ) -> StarletteResponse:

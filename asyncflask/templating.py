@@ -15,6 +15,7 @@ from . import signals
 from .globals import _cv_context, g, request, session
 from .scaffold import registering, setupmethod
 from .sync_render import sync_twin, watch_registries
+from .threads import also_sync
 
 if TYPE_CHECKING:
     from .app import AsyncFlask
@@ -429,6 +430,7 @@ async def _render(
     return generate()
 
 
+@also_sync
 async def render_template(
     template_name_or_list: str | Template | Iterable[str | Template], **context: Any
 ) -> str:
@@ -448,6 +450,7 @@ async def render_template(
     return await _render(app, _get_template(app, template_name_or_list), context)
 
 
+@also_sync
 async def render_template_string(source: str, **context: Any) -> str:
     """Render a template given as a string (autoescaped) with the given context.
 
@@ -462,6 +465,7 @@ async def render_template_string(source: str, **context: Any) -> str:
     return await _render(app, app.jinja_env.from_string(source), context)
 
 
+@also_sync
 async def stream_template(
     template_name_or_list: str | Template | Iterable[str | Template], **context: Any
 ) -> Response:
@@ -482,6 +486,7 @@ async def stream_template(
     return app.response_class(chunks)
 
 
+@also_sync
 async def stream_template_string(source: str, **context: Any) -> Response:
     """A response that sends a string template as it renders, chunk by chunk.
 
@@ -497,6 +502,7 @@ async def stream_template_string(source: str, **context: Any) -> Response:
     return app.response_class(chunks)
 
 
+@also_sync
 async def get_template_attribute(template_name: str, attribute: str) -> Any:
     """A macro or variable a template defines, to call or read from Python code.
 

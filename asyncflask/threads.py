@@ -17,12 +17,23 @@ import functools
 import queue
 import threading
 import weakref
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, ParamSpec, TypeVar
 
 import anyio
 
-__all__ = ["MAX_BORROWED", "WorkerThread", "borrow", "calling_loop", "give_back", "wait_on_loop"]
+P = ParamSpec("P")
+R = TypeVar("R")
+
+__all__ = [
+    "MAX_BORROWED",
+    "WorkerThread",
+    "also_sync",
+    "borrow",
+    "calling_loop",
+    "give_back",
+    "wait_on_loop",
+]
 
 #: Contexts (per event loop) that may hold a worker thread at once: anyio's own default.
 MAX_BORROWED = 40
@@ -118,6 +129,23 @@ def wait_on_loop(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
             break
         job()
     return outcome.result()
+
+
+def also_sync(func: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """An async function that plain `def` views and hooks can call without `await`.
+
+    Awaited as usual in async code. Called from sync code on a context's worker thread,
+    it runs on the event loop while that thread waits, and returns the result itself, so
+    Flask code such as `return render_template(...)` or `flash(...)` works in a `def` view.
+    """
+
+    @functools.wraps(func)
+    def call(*args: P.args, **kwargs: P.kwargs) -> Any:
+        if calling_loop() is not None:
+            return wait_on_loop(func, *args, **kwargs)
+        return func(*args, **kwargs)
+
+    return call
 
 
 def _copy_outcome(outcome: concurrent.futures.Future[Any], task: asyncio.Task[Any]) -> None:

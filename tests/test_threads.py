@@ -179,3 +179,55 @@ async def test_a_context_pushed_by_code_runs_sync_functions_on_the_callers_threa
         g.db = sqlite3.connect(":memory:")
         assert g.db.execute("select 1").fetchone() == (1,)
     assert threads_seen == [threading.get_ident()]
+
+
+async def test_flask_style_sync_views_use_the_helpers_without_await() -> None:
+    from asyncflask import AsyncFlask, flash, get_flashed_messages, redirect, render_template_string, request
+
+    app = AsyncFlask(__name__)
+    app.secret_key = "test"
+
+    @app.route("/form", methods=["GET", "POST"])
+    def form_view() -> Any:
+        if request.method == "POST":
+            name = request.form["name"]
+            files = request.files
+            flash(f"saved {name}, {len(files)} files, {len(request.data)} bytes left")
+            return redirect("/form")
+        return render_template_string(
+            "{% for m in get_flashed_messages() %}<p>{{ m }}</p>{% endfor %}{{ n }}",
+            n=len(get_flashed_messages()),
+        )
+
+    @app.post("/json")
+    def json_view() -> Any:
+        # Typed as awaitables (what async code sees); in sync code they return the value.
+        body: Any = request.get_data()
+        return {"got": request.get_json()["x"], "raw": len(body)}
+
+    async with app.test_client() as client:
+        posted = await client.post("/form", data={"name": "ann"})
+        assert (posted.status_code, posted.headers["location"]) == (302, "/form")
+        page = await client.get("/form")
+        assert page.text == "<p>saved ann, 0 files, 0 bytes left</p>1"
+        data = await client.post("/json", json={"x": 5})
+        assert data.json() == {"got": 5, "raw": 8}
+
+
+async def test_unawaited_body_on_the_event_loop_is_a_clear_error() -> None:
+    from asyncflask import AsyncFlask, request
+
+    app = AsyncFlask(__name__)
+    app.config["PRELOAD_BODY"] = False
+
+    @app.post("/")
+    async def index() -> str:
+        try:
+            request.form["name"]
+        except RuntimeError as error:
+            return str(error)
+        return "no error"
+
+    async with app.test_client() as client:
+        response = await client.post("/", data={"name": "x"})
+    assert "request.form was used without `await`" in response.text

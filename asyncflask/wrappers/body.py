@@ -10,6 +10,8 @@ from starlette.datastructures import FormData
 from starlette.formparsers import MultiPartParser
 from werkzeug.datastructures import CombinedMultiDict, ImmutableMultiDict
 
+from ..threads import calling_loop, wait_on_loop
+
 
 class Deferred:
     """A body accessor: `await request.form` (Flask's way) or `await request.form()` (Starlette's).
@@ -30,14 +32,40 @@ class Deferred:
     def __call__(self, *args: Any, **kwargs: Any) -> Awaitable[Any]:
         return self._load()
 
-    def _unread(self, *args: Any, **kwargs: Any) -> Any:
+    def _value(self) -> Any:
+        # Sync code on a context's worker thread (a `def` view) may wait for the body; on the
+        # event loop nothing may wait, so there it must be awaited.
+        if calling_loop() is not None:
+            return wait_on_loop(self._load)
         raise RuntimeError(
             f"request.{self._name} was used without `await` before the body was read. In async code"
-            f" write `await request.{self._name}`. For sync code (a Flask extension reading"
-            " request.form), set PRELOAD_BODY = True, and form bodies are read before the hooks run."
+            f" write `await request.{self._name}`. For sync code that runs on the event loop (a"
+            " Flask extension's hook), set PRELOAD_BODY = True, and form bodies are read before the"
+            " hooks run."
         )
 
-    __getattr__ = __getitem__ = __contains__ = __iter__ = __len__ = __bytes__ = _unread
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._value(), name)
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._value()[key]
+
+    def __contains__(self, key: Any) -> bool:
+        return key in self._value()
+
+    def __iter__(self) -> Any:
+        return iter(self._value())
+
+    def __len__(self) -> int:
+        return len(self._value())
+
+    def __bytes__(self) -> bytes:
+        return bytes(self._value())
+
+    def __eq__(self, other: object) -> bool:
+        return bool(self._value() == other)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
 class _Ready:

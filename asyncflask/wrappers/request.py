@@ -26,6 +26,7 @@ from ..exceptions import (
     SecurityError,
     UnsupportedMediaType,
 )
+from ..threads import also_sync
 from .body import (
     BodyStream,
     CompleteMultiPartParser,
@@ -412,6 +413,7 @@ class Request(HTTPConnection, _SansIORequest):
             self._body_stream: BodyStream = BodyStream(self._iter_body())
             return self._body_stream
 
+    @also_sync
     async def get_data(self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False) -> Any:
         """The whole body.
 
@@ -424,7 +426,9 @@ class Request(HTTPConnection, _SansIORequest):
         Returns:
             `bytes`, or `str` with `as_text=True`.
         """
-        if parse_form_data and self._cached_data is None and self.mimetype in _FORM_TYPES:
+        if self._cached_data is None and self._form is not None and self.mimetype in _FORM_TYPES:
+            data = b""  # parsing the form consumed the body, as in Flask
+        elif parse_form_data and self._cached_data is None and self.mimetype in _FORM_TYPES:
             await self._load_form()
             data = b""
         elif self._cached_data is None:
@@ -452,6 +456,7 @@ class Request(HTTPConnection, _SansIORequest):
             return ReadyBytes(self._cached_data)
         return Deferred(self.get_data, "data")
 
+    @also_sync
     async def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:
         """Parse the body as JSON.
 
