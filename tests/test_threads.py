@@ -203,7 +203,8 @@ async def test_flask_style_sync_views_use_the_helpers_without_await() -> None:
     def json_view() -> Any:
         # Typed as awaitables (what async code sees); in sync code they return the value.
         body: Any = request.get_data()
-        return {"got": request.get_json()["x"], "raw": len(body)}
+        payload: Any = request.get_json()
+        return {"got": payload["x"], "raw": len(body)}
 
     async with app.test_client() as client:
         posted = await client.post("/form", data={"name": "ann"})
