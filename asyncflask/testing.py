@@ -351,12 +351,21 @@ class TestClient(httpx.AsyncClient):
         self._bound: tuple[AppContext, Token[AppContext]] | None = None
 
     async def __aenter__(self) -> TestClient:
-        await super().__aenter__()
+        # A client that already sent requests may still open a block, as with Flask's
+        # `with client:`; httpx refuses to open it twice, and the block then leaves it open.
+        try:
+            await super().__aenter__()
+            self._block_opens_httpx = True
+        except RuntimeError:
+            if self.is_closed:
+                raise
+            self._block_opens_httpx = False
         self._lifespan = _Lifespan(self.app)
         try:
             await self._lifespan.startup()
         except BaseException:
-            await super().__aexit__(None, None, None)
+            if self._block_opens_httpx:
+                await super().__aexit__(None, None, None)
             raise
         if self._transport_for_context is not None:
             # As Flask's `with client:`: the last request's context stays readable, in the
@@ -488,7 +497,8 @@ class TestClient(httpx.AsyncClient):
                 await self._lifespan.shutdown()
         finally:
             self._lifespan = None
-            await super().__aexit__(exc_type, exc_value, traceback)
+            if self._block_opens_httpx:
+                await super().__aexit__(exc_type, exc_value, traceback)
 
     @contextlib.asynccontextmanager
     async def session_transaction(self, path: str = "/", **kwargs: Any) -> AsyncIterator[SessionMixin]:

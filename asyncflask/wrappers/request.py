@@ -589,12 +589,19 @@ class Request(HTTPConnection, _SansIORequest):
         """
         if self._form is not None:
             return self._form
+        if self.mimetype not in _FORM_TYPES:
+            # Not a form body: empty, as in Flask, with nothing to read or await.
+            self._form, self._files = ReadyMultiDict(), ReadyMultiDict()
+            return self._form
         return Deferred(self._get_form, "form")
 
     @property
     def files(self) -> Any:
         """Awaitable: the uploaded files of a multipart form (once read, a plain MultiDict too)."""
         if self._files is not None:
+            return self._files
+        if self.mimetype not in _FORM_TYPES:
+            self._form, self._files = ReadyMultiDict(), ReadyMultiDict()
             return self._files
         return Deferred(self._get_files, "files")
 
