@@ -3,14 +3,16 @@ parser that notices a cut-off body."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Generator
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Generator, Mapping
 from typing import Any
 
-from starlette.datastructures import FormData
-from starlette.formparsers import MultiPartParser
+from starlette.datastructures import FormData, Headers, UploadFile
+from starlette.formparsers import FormParser, MultiPartException, MultiPartParser
 from werkzeug.datastructures import CombinedMultiDict, ImmutableMultiDict
 
+from ..exceptions import BadRequest, RequestEntityTooLarge
 from ..threads import calling_loop, wait_on_loop
+from .files import FileStorage
 
 
 class Deferred:
@@ -148,3 +150,63 @@ class CompleteMultiPartParser(MultiPartParser):
             for file in self._files_to_close_on_error:
                 file.close()
         return form
+
+
+async def parse_form(
+    mimetype: str, headers: Headers, chunks: AsyncGenerator[bytes, None], app_config: Mapping[str, Any]
+) -> tuple[ReadyMultiDict, ReadyMultiDict]:
+    """The fields and files of a URL-encoded or multipart body, within the app's form limits.
+
+    Raises:
+        RequestEntityTooLarge: a field over `MAX_FORM_MEMORY_SIZE`, or more than `MAX_FORM_PARTS`.
+        BadRequest: a malformed body, or a multipart body cut off before its closing boundary.
+    """
+    fields: list[tuple[str, str]] = []
+    files: list[tuple[str, FileStorage]] = []
+    max_parts = app_config.get("MAX_FORM_PARTS", 1000)
+    max_memory = app_config.get("MAX_FORM_MEMORY_SIZE", 500_000)
+    parser: FormParser | MultiPartParser | None = None
+    if mimetype == "multipart/form-data":
+        parser = CompleteMultiPartParser(
+            headers,
+            chunks,
+            max_files=max_parts if max_parts is not None else float("inf"),
+            max_fields=max_parts if max_parts is not None else float("inf"),
+            max_part_size=max_memory if max_memory is not None else 2**62,
+        )
+    elif mimetype == "application/x-www-form-urlencoded":
+        parser = FormParser(
+            headers,
+            chunks,
+            max_fields=max_parts if max_parts is not None else float("inf"),
+            # URL-encoded forms are bounded by MAX_CONTENT_LENGTH alone.
+            max_part_size=2**62,
+        )
+    if parser is not None:
+        try:
+            form = await parser.parse()
+            if isinstance(parser, CompleteMultiPartParser) and not parser.ended:
+                await form.close()
+                raise MultiPartException("The multipart body ended before its closing boundary.")
+        except MultiPartException as error:
+            message = error.message
+            if message.startswith(("Part exceeded", "Field exceeded")):
+                raise RequestEntityTooLarge(
+                    f"A form field is larger than MAX_FORM_MEMORY_SIZE ({max_memory} bytes)."
+                ) from None
+            if message.startswith("Too many"):
+                raise RequestEntityTooLarge(f"{message} (MAX_FORM_PARTS)") from None
+            raise BadRequest(message) from None
+        for key, value in form.multi_items():
+            if isinstance(value, UploadFile):
+                files.append((key, FileStorage(value, key)))
+            else:
+                fields.append((key, value))
+        if max_parts is not None and len(fields) + len(files) > max_parts:
+            for _, upload in files:
+                upload.close()
+            raise RequestEntityTooLarge(
+                f"Too many form parts; the limit is {max_parts} (MAX_FORM_PARTS)."
+            )
+    return ReadyMultiDict(fields), ReadyMultiDict(files)
+

@@ -8,9 +8,8 @@ from collections.abc import AsyncGenerator, AsyncIterator, Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote
 
-from starlette.datastructures import URL, UploadFile
+from starlette.datastructures import URL
 from starlette.datastructures import Headers as StarletteHeaders
-from starlette.formparsers import FormParser, MultiPartException, MultiPartParser
 from starlette.requests import HTTPConnection
 from starlette.types import Receive, Scope
 from werkzeug.datastructures import CombinedMultiDict, Headers, ImmutableMultiDict
@@ -29,11 +28,11 @@ from ..exceptions import (
 from ..threads import also_sync
 from .body import (
     BodyStream,
-    CompleteMultiPartParser,
     Deferred,
     ReadyBytes,
     ReadyCombinedMultiDict,
     ReadyMultiDict,
+    parse_form,
 )
 from .files import FileStorage
 
@@ -510,60 +509,13 @@ class Request(HTTPConnection, _SansIORequest):
         return Deferred(self.get_json, "json")
 
     async def _load_form(self) -> None:
-        if self._form is not None:
-            return
-        fields: list[tuple[str, str]] = []
-        files: list[tuple[str, FileStorage]] = []
-        mimetype = self.mimetype
-        app_config = self._app.config if self._app is not None else {}
-        max_parts = app_config.get("MAX_FORM_PARTS", 1000)
-        max_memory = app_config.get("MAX_FORM_MEMORY_SIZE", 500_000)
-        parser: FormParser | MultiPartParser | None = None
-        headers = StarletteHeaders(scope=self.scope)
-        if mimetype == "multipart/form-data":
-            parser = CompleteMultiPartParser(
-                headers,
+        if self._form is None:
+            self._form, self._files = await parse_form(
+                self.mimetype,
+                StarletteHeaders(scope=self.scope),
                 self._iter_body(),
-                max_files=max_parts if max_parts is not None else float("inf"),
-                max_fields=max_parts if max_parts is not None else float("inf"),
-                max_part_size=max_memory if max_memory is not None else 2**62,
+                self._app.config if self._app is not None else {},
             )
-        elif mimetype == "application/x-www-form-urlencoded":
-            parser = FormParser(
-                headers,
-                self._iter_body(),
-                max_fields=max_parts if max_parts is not None else float("inf"),
-                # URL-encoded forms are bounded by MAX_CONTENT_LENGTH alone.
-                max_part_size=2**62,
-            )
-        if parser is not None:
-            try:
-                form = await parser.parse()
-                if isinstance(parser, CompleteMultiPartParser) and not parser.ended:
-                    await form.close()
-                    raise MultiPartException("The multipart body ended before its closing boundary.")
-            except MultiPartException as error:
-                message = error.message
-                if message.startswith(("Part exceeded", "Field exceeded")):
-                    raise RequestEntityTooLarge(
-                        f"A form field is larger than MAX_FORM_MEMORY_SIZE ({max_memory} bytes)."
-                    ) from None
-                if message.startswith("Too many"):
-                    raise RequestEntityTooLarge(f"{message} (MAX_FORM_PARTS)") from None
-                raise BadRequest(message) from None
-            for key, value in form.multi_items():
-                if isinstance(value, UploadFile):
-                    files.append((key, FileStorage(value, key)))
-                else:
-                    fields.append((key, value))
-            if max_parts is not None and len(fields) + len(files) > max_parts:
-                for _, upload in files:
-                    upload.close()
-                raise RequestEntityTooLarge(
-                    f"Too many form parts; the limit is {max_parts} (MAX_FORM_PARTS)."
-                )
-        self._form = ReadyMultiDict(fields)
-        self._files = ReadyMultiDict(files)
 
     async def _get_form(self) -> ImmutableMultiDict[str, str]:
         await self._load_form()
