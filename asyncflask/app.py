@@ -556,11 +556,11 @@ class AsyncFlask(AppMethods, InstanceMixin, TemplatingMixin, Scaffold):
         """
         import uvicorn
 
-        from .cli import _get_load_dotenv
+        from .cli import get_load_dotenv
         from .cli import load_dotenv as load_env_files
         from .serving import run_options
 
-        if _get_load_dotenv(load_dotenv):
+        if get_load_dotenv(load_dotenv):
             load_env_files()
             if "ASYNCFLASK_DEBUG" in os.environ:
                 self.debug = bool(get_debug_flag())

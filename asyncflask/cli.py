@@ -308,7 +308,7 @@ def locate_app(module_name: str, app_name: str | None, raise_if_not_found: bool 
 # Environment
 
 
-def _get_load_dotenv(default: bool = True) -> bool:
+def get_load_dotenv(default: bool = True) -> bool:
     """Whether to load the default dotenv files; `ASYNCFLASK_SKIP_DOTENV=1` turns it off."""
     value = os.environ.get("ASYNCFLASK_SKIP_DOTENV")
     if not value:
@@ -374,7 +374,7 @@ class ScriptInfo:
         self.app_import_path = app_import_path
         self.create_app = create_app
         self.set_debug_flag = set_debug_flag
-        self.load_dotenv_defaults = _get_load_dotenv(load_dotenv_defaults)
+        self.load_dotenv_defaults = get_load_dotenv(load_dotenv_defaults)
         #: Free storage for extensions' commands.
         self.data: dict[Any, Any] = {}
         self._loaded_app: AsyncFlask | None = None
@@ -573,7 +573,8 @@ def _dist_version(name: str) -> str:
         return str(getattr(sys.modules.get(name), "__version__", "unknown"))
 
 
-def _show_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+def get_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """`--version`: print the versions of Python, asyncflask, Starlette and uvicorn, and exit."""
     if not value or ctx.resilient_parsing:
         return
     click.echo(
@@ -650,11 +651,11 @@ _debug_option = click.Option(
     expose_value=False,
     callback=_set_debug,
 )
-_version_option = click.Option(
+version_option = click.Option(
     ["--version"],
     help="Show the AsyncFlask version.",
     expose_value=False,
-    callback=_show_version,
+    callback=get_version,
     is_flag=True,
     is_eager=True,
 )
@@ -684,7 +685,7 @@ class AsyncFlaskGroup(AppGroup):
         params: list[click.Parameter] = list(extra.pop("params", None) or ())
         params.extend((_env_file_option, _app_option, _debug_option))
         if add_version_option:
-            params.append(_version_option)
+            params.append(version_option)
         extra.setdefault("context_settings", {}).setdefault("auto_envvar_prefix", "ASYNCFLASK")
         super().__init__(params=params, **extra)
         self.create_app = create_app
@@ -799,6 +800,9 @@ class AsyncFlaskGroup(AppGroup):
 # ---------------------------------------------------------------------------------------------
 # Built-in commands
 
+
+#: Flask's name for the command group (`AsyncFlaskGroup`).
+FlaskGroup = AsyncFlaskGroup
 
 def _is_within(path: str, directory: str) -> bool:
     directory = os.path.realpath(directory)

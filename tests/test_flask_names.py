@@ -104,6 +104,14 @@ DELIBERATE: dict[str, dict[str, str]] = {
         "get_wsgi_response": WSGI,
     },
     "signals": {},
+    "cli": {
+        **{name: IMPORTED for name in ("F", "cabc", "current_app", "t", "update_wrapper", "import_string")},
+        "run_simple": "Werkzeug's development server; asyncflask runs uvicorn",
+        "is_running_from_reloader": "Werkzeug's reloader; uvicorn's reloader restarts the process itself",
+        "SeparatedPathType": "for Werkzeug's --extra-files, which uvicorn's reloader lacks",
+        "CertParamType": "--cert is checked by a callback: a file, with 'adhoc' refused and explained",
+        "show_server_banner": "uvicorn prints its own start-up lines",
+    },
     "json": {"current_app": IMPORTED, "t": IMPORTED},
     "json.provider": {"t": IMPORTED, "weakref": IMPORTED},
 }
@@ -124,6 +132,7 @@ SURFACES: dict[str, tuple[Any, Any]] = {
     # An instance: httpx sets `status_code` and the like in `__init__`.
     "test response": (werkzeug.test.TestResponse, TestResponse(200)),
     "signals": (flask.signals, asyncflask.signals),
+    "cli": (flask.cli, asyncflask.cli),
     "json": (flask.json, asyncflask.json),
     "json.provider": (flask.json.provider, asyncflask.json.provider),
 }
