@@ -13,40 +13,61 @@ import contextlib
 import dataclasses
 import json
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from http.cookiejar import Cookie, CookieJar, DefaultCookiePolicy
 from typing import Any, Literal, overload
 
 import httpx
-from werkzeug.datastructures import (
-    ContentRange,
-    HeaderSet,
-    ResponseCacheControl,
-    WWWAuthenticate,
-)
+from werkzeug.datastructures import Headers
 from werkzeug.http import (
-    HTTP_STATUS_CODES,
     dump_cookie,
-    parse_age,
-    parse_cache_control_header,
-    parse_content_range_header,
     parse_cookie,
-    parse_date,
-    parse_options_header,
-    parse_set_header,
-    unquote_etag,
 )
 from werkzeug.sansio.response import Response as SansIOResponse
 
 __all__ = ["TestCookie", "TestCookiePolicy", "TestResponse"]
 
 
+class _WrittenBack(Headers):
+    """Werkzeug `Headers` holding a test response's headers; a change is written back to it."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__()
+        self._list = list(response.headers.multi_items())  # already valid: adopted as they are
+        self._response = response
+
+    def _write_back(self) -> None:
+        self._response.headers = httpx.Headers(list(self.items()))
+
+    # What Werkzeug's accessors change headers with (`[]=` goes through `set`).
+    def set(self, key: str, value: Any, /, **kwargs: Any) -> None:
+        super().set(key, value, **kwargs)
+        self._write_back()
+
+    def add(self, key: str, value: Any, /, **kwargs: Any) -> None:
+        super().add(key, value, **kwargs)
+        self._write_back()
+
+    def __delitem__(self, key: Any) -> None:
+        super().__delitem__(key)
+        self._write_back()
+
+    def pop(self, key: Any = None, *default: Any) -> Any:
+        value = super().pop(key, *default)
+        self._write_back()
+        return value
+
+
+class _Received(SansIOResponse):
+    # Reading a received response must not give it a Content-Type it did not have.
+    default_mimetype = None
+
+
 def _werkzeug_accessor(name: str) -> Any:
     def read(self: httpx.Response) -> Any:
-        view = SansIOResponse(self.status_code, headers=list(self.headers.multi_items()))
-        return getattr(view, name)
+        return getattr(_Received(self.status_code, _WrittenBack(self)), name)
 
-    return property(read, doc=f"Werkzeug's `Response.{name}`, read from the headers.")
+    return property(read, doc=f"Werkzeug's `Response.{name}`, over the response's headers.")
 
 
 class TestResponse(httpx.Response):
@@ -54,9 +75,9 @@ class TestResponse(httpx.Response):
 
     Everything of httpx stays (`status_code`, `headers`, `text`, `content`, `json()`,
     `request`, streaming). On top: `data` / `get_data()` / `get_json()` as in Flask, and
-    Werkzeug's response header accessors, read from `headers`. Changing a parsed value
-    that Werkzeug lets you change (`cache_control.max_age = 5`, `vary.add("Cookie")`) writes
-    the header back, as on a Werkzeug response.
+    Werkzeug's own response header accessors over `headers`. Changing a parsed value that
+    Werkzeug lets you change (`cache_control.max_age = 5`, `vary.add("Cookie")`) writes the
+    header back, as on a Werkzeug response.
     """
 
     __test__ = False  # not a pytest test class
@@ -76,15 +97,6 @@ class TestResponse(httpx.Response):
         """The body, as bytes or (`as_text=True`) decoded from UTF-8, as Werkzeug does."""
         return self.content.decode() if as_text else self.content
 
-    @property
-    def is_json(self) -> bool:
-        """Whether the mimetype is `application/json` or `application/*+json`."""
-        mimetype = self.mimetype
-        return mimetype is not None and (
-            mimetype == "application/json"
-            or (mimetype.startswith("application/") and mimetype.endswith("+json"))
-        )
-
     def get_json(self, force: bool = False, silent: bool = False) -> Any:
         """The body parsed as JSON, as Werkzeug's `get_json`.
 
@@ -101,119 +113,29 @@ class TestResponse(httpx.Response):
                 return None
             raise
 
-    @property
-    def status(self) -> str:
-        """The status line's code and reason, as Werkzeug writes it: `"404 NOT FOUND"`."""
-        reason = HTTP_STATUS_CODES.get(self.status_code)
-        return f"{self.status_code} {reason.upper() if reason else 'UNKNOWN'}"
-
-    @property
-    def content_type(self) -> str | None:
-        """The `Content-Type` header, or None."""
-        return _header(self, "content-type")
-
-    @property
-    def mimetype(self) -> str | None:
-        """The content type without its parameters (`text/html`), or None."""
-        content_type = self.content_type
-        return content_type.partition(";")[0].strip() if content_type else None
-
-    @property
-    def mimetype_params(self) -> dict[str, str]:
-        """The content type's parameters, such as `{"charset": "utf-8"}`."""
-        return parse_options_header(self.content_type)[1]
-
-    @property
-    def content_length(self) -> int | None:
-        """The `Content-Length` header as an int, or None (also when it is not a number)."""
-        return _int_or_none(self.headers.get("content-length"))
-
-    @property
-    def location(self) -> str | None:
-        """The `Location` header, as sent (a relative URL stays relative, as in Flask)."""
-        return _header(self, "location")
-
-    @property
-    def accept_ranges(self) -> str | None:
-        """The `Accept-Ranges` header (`"bytes"`, `"none"`), or None."""
-        return _header(self, "accept-ranges")
-
-    @property
-    def age(self) -> timedelta | None:
-        """The `Age` header as a `timedelta`, or None."""
-        return parse_age(self.headers.get("age"))
-
-    @property
-    def date(self) -> datetime | None:
-        """The `Date` header as an aware `datetime`, or None."""
-        return parse_date(self.headers.get("date"))
-
-    @property
-    def expires(self) -> datetime | None:
-        """The `Expires` header as an aware `datetime`, or None."""
-        return parse_date(self.headers.get("expires"))
-
-    @property
-    def last_modified(self) -> datetime | None:
-        """The `Last-Modified` header as an aware `datetime`, or None."""
-        return parse_date(self.headers.get("last-modified"))
-
-    @property
-    def retry_after(self) -> datetime | None:
-        """The `Retry-After` header as an aware `datetime` (seconds count from now), or None."""
-        value = self.headers.get("retry-after")
-        if value is None:
-            return None
-        seconds = _int_or_none(value)
-        if seconds is None:
-            return parse_date(value)
-        return datetime.now(timezone.utc) + timedelta(seconds=seconds)
-
     def get_etag(self) -> tuple[str, bool] | tuple[None, None]:
         """The `ETag` header as `(etag, is_weak)`, or `(None, None)`."""
-        return unquote_etag(self.headers.get("etag"))
+        return _Received(self.status_code, _WrittenBack(self)).get_etag()
 
-    @property
-    def cache_control(self) -> ResponseCacheControl:
-        """The `Cache-Control` header as Werkzeug's `ResponseCacheControl` (empty if unset)."""
-
-        def on_update(value: Any) -> None:
-            self._write_header("cache-control", value.to_header() if value else None)
-
-        return parse_cache_control_header(self.headers.get("cache-control"), on_update, ResponseCacheControl)
-
-    @property
-    def vary(self) -> HeaderSet:
-        """The `Vary` header as a `HeaderSet`."""
-        return self._header_set("vary")
-
-    @property
-    def allow(self) -> HeaderSet:
-        """The `Allow` header as a `HeaderSet`."""
-        return self._header_set("allow")
-
-    @property
-    def content_language(self) -> HeaderSet:
-        """The `Content-Language` header as a `HeaderSet`."""
-        return self._header_set("content-language")
-
-    @property
-    def content_range(self) -> ContentRange:
-        """The `Content-Range` header as a `ContentRange` (all None if unset or invalid)."""
-
-        def on_update(value: ContentRange) -> None:
-            self._write_header("content-range", value.to_header() if value else None)
-
-        parsed = parse_content_range_header(self.headers.get("content-range"), on_update)
-        return parsed if parsed is not None else ContentRange(None, None, None, on_update=on_update)
-
-    @property
-    def www_authenticate(self) -> WWWAuthenticate:
-        """The first `WWW-Authenticate` header as a `WWWAuthenticate` (`basic` if unset)."""
-        parsed = WWWAuthenticate.from_header(self.headers.get("www-authenticate"))
-        return parsed if parsed is not None else WWWAuthenticate("basic")
-
-    # Werkzeug's remaining accessors, read through a sans-IO response over a copy of the headers.
+    status = _werkzeug_accessor("status")
+    is_json = _werkzeug_accessor("is_json")
+    content_type = _werkzeug_accessor("content_type")
+    mimetype = _werkzeug_accessor("mimetype")
+    mimetype_params = _werkzeug_accessor("mimetype_params")
+    content_length = _werkzeug_accessor("content_length")
+    location = _werkzeug_accessor("location")
+    accept_ranges = _werkzeug_accessor("accept_ranges")
+    age = _werkzeug_accessor("age")
+    date = _werkzeug_accessor("date")
+    expires = _werkzeug_accessor("expires")
+    last_modified = _werkzeug_accessor("last_modified")
+    retry_after = _werkzeug_accessor("retry_after")
+    cache_control = _werkzeug_accessor("cache_control")
+    vary = _werkzeug_accessor("vary")
+    allow = _werkzeug_accessor("allow")
+    content_language = _werkzeug_accessor("content_language")
+    content_range = _werkzeug_accessor("content_range")
+    www_authenticate = _werkzeug_accessor("www_authenticate")
     access_control_allow_credentials = _werkzeug_accessor("access_control_allow_credentials")
     access_control_allow_headers = _werkzeug_accessor("access_control_allow_headers")
     access_control_allow_methods = _werkzeug_accessor("access_control_allow_methods")
@@ -250,30 +172,6 @@ class TestResponse(httpx.Response):
     def json_module(self) -> Any:
         """The JSON module used by `get_json` (the standard library's)."""
         return json
-
-    def _header_set(self, name: str) -> HeaderSet:
-        def on_update(value: HeaderSet) -> None:
-            self._write_header(name, value.to_header() if value else None)
-
-        return parse_set_header(self.headers.get(name), on_update)
-
-    def _write_header(self, name: str, value: str | None) -> None:
-        if value is not None:
-            self.headers[name] = value
-        elif name in self.headers:
-            del self.headers[name]
-
-
-def _header(response: httpx.Response, name: str) -> str | None:
-    value: str | None = response.headers.get(name)
-    return value
-
-
-def _int_or_none(value: str | None) -> int | None:
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        return None
 
 
 @dataclasses.dataclass
