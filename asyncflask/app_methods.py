@@ -21,7 +21,7 @@ from . import signals
 from .exceptions import Aborter, BadRequestKeyError, HTTPException, InternalServerError
 from .globals import _cv_context
 from .routing import RequestRedirect
-from .threads import calling_loop, wait_on_loop
+from .threads import also_sync, calling_loop, wait_on_loop
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -197,7 +197,7 @@ class AppMethods:
         Raises:
             Exception: `e`, when no handler takes it.
         """
-        return _awaitable_or_result(self._handle_user_exception, e)
+        return also_sync(self._handle_user_exception)(e)
 
     async def _handle_user_exception(self, e: Exception) -> Any:
         if isinstance(e, BadRequestKeyError) and (self.debug or self.config["TRAP_BAD_REQUEST_ERRORS"]):
@@ -218,7 +218,7 @@ class AppMethods:
         Raises:
             Exception: `e`, when exceptions propagate (`TESTING`, `PROPAGATE_EXCEPTIONS`).
         """
-        return _awaitable_or_result(self._handle_exception, e)
+        return also_sync(self._handle_exception)(e)
 
     async def _handle_exception(self, e: Exception) -> Any:
         from .dispatch import debug_page
@@ -283,16 +283,7 @@ class AppMethods:
         on the event loop itself, where nothing may block, the coroutine is returned instead,
         and asyncflask awaits what a view or hook returns.
         """
-        if not asyncio.iscoroutinefunction(func):
-            return func
-
-        @functools.wraps(func)
-        def call(*args: Any, **kwargs: Any) -> Any:
-            if calling_loop() is None:
-                return func(*args, **kwargs)
-            return wait_on_loop(func, *args, **kwargs)
-
-        return call
+        return also_sync(func) if asyncio.iscoroutinefunction(func) else func
 
     def async_to_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
         """A sync function that runs the coroutine function `func` on the event loop and waits.
@@ -341,13 +332,6 @@ class AppMethods:
         if isinstance(value, timedelta):
             return int(value.total_seconds())
         return int(value)
-
-
-def _awaitable_or_result(func: Callable[..., Any], *args: Any) -> Any:
-    # On the event loop: the coroutine, to await. In a worker thread: run it there and wait.
-    if calling_loop() is not None:
-        return wait_on_loop(func, *args)
-    return func(*args)
 
 
 def returns_awaitable(method: Callable[..., Any]) -> bool:

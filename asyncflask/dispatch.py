@@ -122,7 +122,7 @@ class RequestHandler(AfterResponse):
         # Whether a subclass overrides a pipeline method (then requests go through them).
         self._via_methods = overrides_pipeline(type(app))
         self._custom_teardown = overrides_teardown(type(app))
-        self._preload: bool | None = None  # `PRELOAD_BODY`, read again when serving starts
+        self._preload = False  # `PRELOAD_BODY`, decided when serving starts (`prepare`)
 
     # -- precomputation -----------------------------------------------------------------------
 
@@ -137,7 +137,10 @@ class RequestHandler(AfterResponse):
         self.app.url_map.server_name = self.app.config["SERVER_NAME"]
         for endpoint in [None, *self.app.view_functions]:
             self.chain_for(endpoint)
-        self._preload = self.app.config["PRELOAD_BODY"]
+        preload = self.app.config["PRELOAD_BODY"]
+        # None: on once a Flask extension is in use (it reads request.form without await);
+        # extensions are imported before the app serves.
+        self._preload = bool("flask.globals" in sys.modules if preload is None else preload)
         flask_context.forward_flask_signals()
 
     def chain_for(self, endpoint: str | None) -> HandlerChain:
@@ -310,11 +313,7 @@ class RequestHandler(AfterResponse):
         # `full_dispatch_request` and the methods it calls, inlined (nothing is overridden).
         try:
             rv = None
-            if (  # `preload_body`, inlined
-                self._preload is not False
-                and request.method in _BODY_METHODS
-                and (self._preload or "flask.globals" in sys.modules)
-            ):
+            if self._preload and request.method in _BODY_METHODS:  # `preload_body`, inlined
                 await request.preload_body()
             if chain.url_value_preprocessors or chain.before_request:
                 rv = await self.preprocess(request, chain)
@@ -337,16 +336,8 @@ class RequestHandler(AfterResponse):
         return await ensure_async(method)(*args)
 
     async def preload_body(self, request: Request) -> None:
-        """Read a form body before the hooks when `PRELOAD_BODY` says so, for sync code.
-
-        `None` (the default) means: once a Flask extension is in use, since those read
-        `request.form` without `await`. `_full_dispatch` inlines this test.
-        """
-        if (
-            self._preload is not False
-            and request.method in _BODY_METHODS
-            and (self._preload or "flask.globals" in sys.modules)
-        ):
+        """Read a form body before the hooks when `PRELOAD_BODY` says so, for sync code."""
+        if self._preload and request.method in _BODY_METHODS:
             await request.preload_body()
 
     async def preprocess(self, request: Request, chain: HandlerChain) -> Any:

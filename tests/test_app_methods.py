@@ -285,9 +285,14 @@ async def test_async_to_sync_on_the_event_loop_is_a_clear_error() -> None:
     assert plain is len
 
 
-def test_default_log_exception_names_the_request(caplog: pytest.LogCaptureFixture) -> None:
+async def test_default_log_exception_names_the_request(caplog: pytest.LogCaptureFixture) -> None:
     app = AsyncFlask(__name__)
     error = ValueError("x")
     with caplog.at_level(logging.ERROR):
+        async with app.test_request_context("/orders", method="POST"):
+            app.log_exception((ValueError, error, None))
         app.log_exception((ValueError, error, None))
-    assert caplog.records[-1].getMessage() == "Exception"
+    inside, outside = caplog.records[-2:]
+    assert inside.getMessage() == "Exception on /orders [POST]"
+    assert inside.exc_info is not None and inside.exc_info[1] is error
+    assert outside.getMessage() == "Exception"

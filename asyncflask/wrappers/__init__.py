@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .files import FileStorage
-from .headers import HeaderAccessors, SafeHeaders
+from .headers import HeaderAccessors, SafeHeaders, _status_code
 from .request import Request, host_is_trusted
-from .response import Response, _status_code, content_type_for
+from .response import Response, content_type_for
 
 if TYPE_CHECKING:
     from ..websockets import Websocket as Websocket

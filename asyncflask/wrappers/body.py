@@ -205,8 +205,5 @@ async def parse_form(
         if max_parts is not None and len(fields) + len(files) > max_parts:
             for _, upload in files:
                 upload.close()
-            raise RequestEntityTooLarge(
-                f"Too many form parts; the limit is {max_parts} (MAX_FORM_PARTS)."
-            )
+            raise RequestEntityTooLarge(f"Too many form parts; the limit is {max_parts} (MAX_FORM_PARTS).")
     return ReadyMultiDict(fields), ReadyMultiDict(files)
-

@@ -135,10 +135,21 @@ class HeaderAccessors(SansIOResponse):
 
     def _clean_status(self, value: str | int | HTTPStatus) -> tuple[str, int]:
         # Werkzeug turns "wat" into status 0, which no server can send: refuse it instead.
-        if not isinstance(value, int):
-            number = str(value).strip().split(" ", 1)[0]
-            if not (number.isascii() and number.isdigit()):
-                raise ValueError(
-                    f"A status must be an integer or start with one, e.g. '404 NOT FOUND', not {value!r}."
-                )
+        _status_code(value)
         return super()._clean_status(value)
+
+
+def _status_code(status: int | str | HTTPStatus) -> int:
+    """The code of a status given as an int or as a string that starts with one.
+
+    Raises:
+        ValueError: the string does not start with a number.
+    """
+    if isinstance(status, int):
+        return int(status)
+    number = str(status).strip().split(" ", 1)[0]
+    if not (number.isascii() and number.isdigit()):
+        raise ValueError(
+            f"A status must be an integer or start with one, e.g. '404 NOT FOUND', not {status!r}."
+        )
+    return int(number)

@@ -491,15 +491,3 @@ async def _byte_range(
             await aclose()
         elif close is not None:
             await run_in_threadpool(close)
-
-
-def _status_code(status: int | str | HTTPStatus) -> int:
-    if isinstance(status, int):
-        return int(status)
-    text = str(status).strip()
-    number = text.split(" ", 1)[0]
-    if not (number.isascii() and number.isdigit()):
-        raise ValueError(
-            f"A status must be an integer or start with one, e.g. '404 NOT FOUND', not {status!r}."
-        )
-    return int(number)
