@@ -81,7 +81,10 @@ class AppContext:
     Push it with `async with` (or `push()` / `await pop()` by hand).
     """
 
+    # `__dict__` too: Flask extensions keep their own per-request state as attributes of
+    # the context they see (Flask-Limiter does), as they can on Flask's.
     __slots__ = (
+        "__dict__",
         "_after_request_functions",
         "_flask_bindings",
         "_served",
