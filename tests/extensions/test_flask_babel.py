@@ -11,12 +11,12 @@ import pytest
 
 pytest.importorskip("flask_babel")
 
-from babel.dates import format_date  # noqa: E402
-from babel.messages.catalog import Catalog  # noqa: E402
-from babel.messages.mofile import write_mo  # noqa: E402
-from flask_babel import Babel, format_decimal, get_locale, gettext, lazy_gettext  # noqa: E402
+from babel.dates import format_date
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
+from flask_babel import Babel, format_decimal, get_locale, gettext, lazy_gettext
 
-from asyncflask import AsyncFlask, render_template_string, request  # noqa: E402
+from asyncflask import AsyncFlask, render_template_string, request
 
 PAGE = (
     "{{ _('Hello') }}|{{ ngettext('%(num)d apple', '%(num)d apples', count) }}"

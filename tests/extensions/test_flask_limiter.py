@@ -9,9 +9,9 @@ import pytest
 
 pytest.importorskip("flask_limiter")
 
-from flask_limiter import Limiter  # noqa: E402
+from flask_limiter import Limiter
 
-from asyncflask import AsyncFlask, request  # noqa: E402
+from asyncflask import AsyncFlask, request
 
 
 def api_key() -> str:
@@ -22,7 +22,7 @@ def make_app() -> AsyncFlask:
     app = AsyncFlask(__name__)
     limiter = Limiter(
         api_key,
-        app=app,
+        app=app,  # type: ignore[arg-type]
         default_limits=["3 per minute"],
         storage_uri="memory://",
         headers_enabled=True,

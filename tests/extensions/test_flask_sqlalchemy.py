@@ -9,7 +9,7 @@ with a session per request kept on `g`, which is the path docs/extensions.md rec
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from pathlib import Path
 from typing import Any
 
@@ -18,17 +18,17 @@ import pytest
 pytest.importorskip("flask_sqlalchemy")
 pytest.importorskip("aiosqlite")
 
-from flask_sqlalchemy import SQLAlchemy  # noqa: E402
-from sqlalchemy import event, select  # noqa: E402
-from sqlalchemy.ext.asyncio import (  # noqa: E402
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column  # noqa: E402
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from asyncflask import AsyncFlask, abort, g, jsonify, request  # noqa: E402
+from asyncflask import AsyncFlask, abort, g, jsonify, request
 
 
 class Base(DeclarativeBase):
@@ -46,7 +46,7 @@ def make_sync_app(tmp_path: Path) -> tuple[AsyncFlask, SQLAlchemy, dict[str, Any
     app = AsyncFlask(__name__)
     app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{tmp_path / 'notes.db'}"
     app.config["TESTING"] = False  # errors become 500s, as in production
-    db.init_app(app)
+    db.init_app(app)  # type: ignore[arg-type]
     seen: dict[str, Any] = {"sessions": [], "view_threads": [], "checkin_threads": []}
 
     @app.post("/notes")
@@ -128,7 +128,7 @@ def make_async_app(url: str) -> AsyncFlask:
     app.extensions["test_engine"] = engine
 
     @app.while_serving
-    async def database() -> AsyncIterator[None]:
+    async def database() -> AsyncGenerator[None, None]:
         async with engine.begin() as connection:
             await connection.run_sync(Base.metadata.create_all)
         yield
