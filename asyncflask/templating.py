@@ -14,7 +14,7 @@ from jinja2 import BaseLoader, FileSystemLoader, Template, TemplateNotFound, Tem
 from . import signals
 from .globals import _cv_context, g, request, session
 from .scaffold import registering, setupmethod
-from .sync_render import sync_twin, watch_registries
+from .sync_render import render_twin, sync_twin, watch_registries
 from .threads import also_sync
 
 if TYPE_CHECKING:
@@ -413,7 +413,7 @@ async def _render(
     if not stream:
         twin = sync_twin(app, template, context)
         if twin is not None:
-            rendered = twin.render(context)
+            rendered = render_twin(twin, context)
         else:
             rendered = await template.render_async(context)
         if signals.template_rendered.receivers:

@@ -141,7 +141,8 @@ def also_sync(func: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
 
     @functools.wraps(func)
     def call(*args: P.args, **kwargs: P.kwargs) -> Any:
-        if calling_loop() is not None:
+        # `calling_loop()`, inlined: this wrapper is on the request path of async views too.
+        if getattr(_local, "loop", None) is not None:
             return wait_on_loop(func, *args, **kwargs)
         return func(*args, **kwargs)
 

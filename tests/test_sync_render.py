@@ -111,3 +111,22 @@ async def test_edits_reload_in_both_environments(tmp_path: Path) -> None:
         stat = page.stat()
         os.utime(page, (stat.st_atime, stat.st_mtime + 5))
         assert await render_template("page.html") == "v2"
+
+
+async def test_sync_globals_changed_after_the_first_render_are_seen(tmp_path: Path) -> None:
+    app = make_app(tmp_path, page__html="{{ site }}|{{ motto | default('none') }}|{{ title }}")
+    app.jinja_env.globals["site"] = "one"
+    async with app.app_context():
+        assert await render_template("page.html", title="t") == "one|none|t"
+        assert twin_for(app, "page.html") is not None
+    app.jinja_env.globals["site"] = "two"  # replaced
+    app.jinja_env.globals["motto"] = "new"  # added
+    async with app.app_context():
+        assert await render_template("page.html", title="t") == "two|new|t"
+        # The context's names win over globals of the same name, as in Jinja.
+        assert await render_template("page.html", title="t", site="mine") == "mine|new|t"
+    app.jinja_env.get_template("page.html")  # the async template, unchanged
+    twin = twin_for(app, "page.html")
+    twin.globals["site"] = "its own"
+    async with app.app_context():
+        assert await render_template("page.html", title="t") == "its own|new|t"
