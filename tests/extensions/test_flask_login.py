@@ -18,7 +18,7 @@ from flask_login import (  # noqa: E402
     logout_user,
 )
 
-from asyncflask import AsyncFlask, request, signals  # noqa: E402
+from asyncflask import AsyncFlask, render_template_string, request, signals  # noqa: E402
 from asyncflask.flask_context import forward_flask_signals  # noqa: E402
 
 
@@ -67,6 +67,13 @@ def make_app(login_view: str | None = "login") -> AsyncFlask:
     def private_sync() -> str:
         return f"sync secret for {current_user.id}"
 
+    @app.get("/greeting")
+    async def greeting() -> str:
+        # `current_user` comes from Flask-Login's context processor.
+        return await render_template_string(
+            "{% if current_user.is_authenticated %}hi {{ current_user.id }}{% else %}hi guest{% endif %}"
+        )
+
     @app.post("/logout")
     @login_required
     async def logout() -> str:
@@ -79,9 +86,11 @@ def make_app(login_view: str | None = "login") -> AsyncFlask:
 async def test_login_current_user_and_logout() -> None:
     async with make_app().test_client() as client:
         assert (await client.get("/me")).text == "anonymous"
+        assert (await client.get("/greeting")).text == "hi guest"
         response = await client.post("/login", data={"name": "ann"})
         assert (response.status_code, response.text) == (200, "logged in ann")
         assert (await client.get("/me")).text == "ann"
+        assert (await client.get("/greeting")).text == "hi ann"
         assert (await client.get("/private")).text == "async secret for ann"
         assert (await client.get("/private-sync")).text == "sync secret for ann"
         assert (await client.post("/logout")).text == "bye"
