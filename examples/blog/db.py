@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import ForeignKey, String, Text, select
+from sqlalchemy import DateTime, ForeignKey, String, Text, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from werkzeug.security import generate_password_hash
@@ -38,7 +38,8 @@ class Post(Base):
     title: Mapped[str] = mapped_column(String(120))
     body: Mapped[str] = mapped_column(Text)
     image: Mapped[str | None] = mapped_column(String(80), default=None)
-    created: Mapped[datetime] = mapped_column(default=_now)
+    # Aware datetimes need a column that keeps the zone (PostgreSQL refuses them otherwise).
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     author: Mapped[User] = relationship(lazy="joined")
     comments: Mapped[list[Comment]] = relationship(
         lazy="selectin", cascade="all, delete-orphan", order_by="Comment.id"
@@ -53,7 +54,7 @@ class Comment(Base):
     post_id: Mapped[int] = mapped_column(ForeignKey("post.id"))
     author_id: Mapped[int] = mapped_column(ForeignKey("user.id"))
     body: Mapped[str] = mapped_column(Text)
-    created: Mapped[datetime] = mapped_column(default=_now)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     author: Mapped[User] = relationship(lazy="joined")
 
 
@@ -116,15 +117,21 @@ def init_app(app: AsyncFlask) -> None:
     """Wire the session teardown, auto-creation at start-up and the `init-db` command."""
     app.teardown_appcontext(close_session)
 
-    @app.before_serving
-    async def create_tables() -> None:
-        await init_db(seed=app.config["SEED_DEMO"])
-
-    @app.after_serving
     async def dispose() -> None:
         eng: AsyncEngine | None = app.extensions.pop("blog.engine", None)
         if eng is not None:
             await eng.dispose()
+
+    @app.before_serving
+    async def create_tables() -> None:
+        try:
+            await init_db(seed=app.config["SEED_DEMO"])
+        except BaseException:
+            # A failed start-up runs no after_serving: close the pool here instead.
+            await dispose()
+            raise
+
+    app.after_serving(dispose)
 
     @app.cli.command("init-db")
     def init_db_command() -> None:

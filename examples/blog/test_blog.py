@@ -15,14 +15,23 @@ from examples.blog import create_app
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(64)
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Every test runs on SQLite (the default) and on a real PostgreSQL through asyncpg."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'blog.sqlite'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
 @pytest.fixture
-def app(tmp_path: Path) -> AsyncFlask:
+def app(tmp_path: Path, database_url: str) -> AsyncFlask:
     return create_app(
         {
             "TESTING": True,
             "SECRET_KEY": "test",
             "SLOW_CALL_SECONDS": 0.2,
-            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'blog.sqlite'}",
+            "DATABASE_URL": database_url,
         },
         instance_path=str(tmp_path / "instance"),
     )
