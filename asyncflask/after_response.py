@@ -42,8 +42,9 @@ class AfterResponse:
 
     def needs_teardown(self, ctx: AppContext) -> bool:
         """Whether ending this context has anything to run (most requests have nothing)."""
+        funcs = self._teardown_appcontext
         return bool(
-            self._appcontext_teardown_funcs()
+            (funcs if funcs is not None else self._appcontext_teardown_funcs())
             or self._custom_teardown
             or signals.appcontext_tearing_down.receivers
             or (

@@ -380,7 +380,10 @@ class RequestHandler(AfterResponse):
             if self._via_methods:
                 response = await app.process_response(app.make_response(rv))
             else:
-                response = await self.process_response(ctx, chain, self.make_response(rv, chain))
+                response = self.make_response(rv, chain)
+                # Most requests have no hook to run and no session to save: no coroutine then.
+                if ctx._after_request_functions or chain.after_request or self._session_to_save(ctx):
+                    response = await self.process_response(ctx, chain, response)
             if signals.request_finished.receivers:
                 await signals.send(signals.request_finished, app, response=response)
         except Exception:
@@ -396,12 +399,16 @@ class RequestHandler(AfterResponse):
             response = await ensure_async(func)(response)
         for after in chain.after_request:
             response = await after(response)
-        interface = self.app.session_interface
-        if ctx._session is not None or (
-            opens_lazily(interface) and interface.save_needed_untouched(self.app, ctx)
-        ):
-            await save_with(interface, self.app, ctx, response)
+        if self._session_to_save(ctx):
+            await save_with(self.app.session_interface, self.app, ctx, response)
         return response
+
+    def _session_to_save(self, ctx: AppContext) -> bool:
+        """Whether the session goes into the response: opened, or refreshed untouched."""
+        interface = self.app.session_interface
+        return ctx._session is not None or (
+            opens_lazily(interface) and interface.save_needed_untouched(self.app, ctx)
+        )
 
     # -- return values ------------------------------------------------------------------------
 

@@ -425,6 +425,10 @@ class Request(HTTPConnection, _SansIORequest):
         Returns:
             `bytes`, or `str` with `as_text=True`.
         """
+        return await self._get_data(cache, as_text, parse_form_data)
+
+    async def _get_data(self, cache: bool, as_text: bool, parse_form_data: bool) -> Any:
+        # `get_data` without its sync adapter, for the accessors built on it (`get_json`).
         if self._cached_data is None and self._form is not None and self.mimetype in _FORM_TYPES:
             data = b""  # parsing the form consumed the body, as in Flask
         elif parse_form_data and self._cached_data is None and self.mimetype in _FORM_TYPES:
@@ -482,7 +486,7 @@ class Request(HTTPConnection, _SansIORequest):
                 "Did not attempt to load JSON data because the request Content-Type was not"
                 " 'application/json'."
             )
-        data = await self.get_data(cache=cache)
+        data = await self._get_data(cache, False, False)
         try:
             text = data.decode("utf-8")
             loads = self._app.json.loads if self._app is not None else json.loads
